@@ -1,0 +1,17 @@
+//! `stance`: score official statements for stance toward targets with transformer models,
+//! and turn the scores into trends, shifts and comparisons over time.
+//!
+//! The modules follow the data's path: [`corpus`] → [`targets`] → [`model`] → [`score`] →
+//! [`analysis`] → [`output`]. The `stance` binary is a thin layer over this library.
+
+pub mod analysis;
+pub mod corpus;
+pub mod error;
+pub mod model;
+pub mod output;
+pub mod progress;
+pub mod provenance;
+pub mod score;
+pub mod targets;
+
+pub use error::{Error, Result};

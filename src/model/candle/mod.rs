@@ -1,0 +1,1 @@
+//! The candle backend (pure Rust; default). One file per architecture.

@@ -1,0 +1,280 @@
+//! Targets and their stance hypotheses: `--target NAME` flags or a `targets.toml` file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The three stances every method scores, in the column order of the scores table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stance {
+    Favor,
+    Against,
+    None,
+}
+
+impl Stance {
+    pub const ALL: [Stance; 3] = [Stance::Favor, Stance::Against, Stance::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stance::Favor => "favor",
+            Stance::Against => "against",
+            Stance::None => "none",
+        }
+    }
+
+    /// Reads a stance name, accepting the common spellings of gold sets and model labels.
+    pub fn parse(name: &str) -> Option<Stance> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "favor" | "favour" | "pro" | "support" | "supports" | "for" => Some(Stance::Favor),
+            "against" | "con" | "oppose" | "opposes" => Some(Stance::Against),
+            "none" | "neutral" | "neither" | "neu" => Some(Stance::None),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Stance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Hypothesis templates; `{target}` is replaced by the target's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Templates {
+    pub favor: String,
+    pub against: String,
+    pub none: String,
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self {
+            favor: "The author of this text supports {target}.".into(),
+            against: "The author of this text opposes {target}.".into(),
+            none: "The author of this text is neutral towards {target}.".into(),
+        }
+    }
+}
+
+impl Templates {
+    fn get(&self, stance: Stance) -> &str {
+        match stance {
+            Stance::Favor => &self.favor,
+            Stance::Against => &self.against,
+            Stance::None => &self.none,
+        }
+    }
+}
+
+/// A target with its three hypotheses fully resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub name: String,
+    pub favor: String,
+    pub against: String,
+    pub none: String,
+}
+
+impl Target {
+    pub fn hypothesis(&self, stance: Stance) -> &str {
+        match stance {
+            Stance::Favor => &self.favor,
+            Stance::Against => &self.against,
+            Stance::None => &self.none,
+        }
+    }
+}
+
+/// The targets of one run, with the templates that filled them (kept for provenance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetSet {
+    pub templates: Templates,
+    pub targets: Vec<Target>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetsError {
+    #[error("cannot read targets file {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid targets file")]
+    Toml {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{origin}: template `{stance}` must contain `{{target}}` (got {template:?})")]
+    TemplateWithoutPlaceholder { origin: String, stance: Stance, template: String },
+    #[error("{origin}: target #{index} has an empty name")]
+    EmptyName { origin: String, index: usize },
+    #[error("{origin}: target `{name}` is listed twice")]
+    Duplicate { origin: String, name: String },
+    #[error("{origin}: no targets given (use --target NAME or a [[target]] table)")]
+    NoTargets { origin: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetsFile {
+    #[serde(default)]
+    templates: Option<PartialTemplates>,
+    #[serde(default, rename = "target")]
+    targets: Vec<TargetEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialTemplates {
+    favor: Option<String>,
+    against: Option<String>,
+    none: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetEntry {
+    name: String,
+    favor: Option<String>,
+    against: Option<String>,
+    none: Option<String>,
+}
+
+impl TargetSet {
+    /// Targets named on the command line, with `templates` (or the defaults).
+    pub fn from_names(names: &[String], templates: Templates) -> Result<Self, TargetsError> {
+        let entries = names
+            .iter()
+            .map(|name| TargetEntry { name: name.clone(), favor: None, against: None, none: None })
+            .collect();
+        Self::build("--target", templates, entries)
+    }
+
+    /// Reads a `targets.toml` (see DESIGN.md): optional `[templates]`, then `[[target]]`
+    /// tables with a `name` and optional per-stance hypotheses that override the templates.
+    pub fn from_toml_file(path: &Path) -> Result<Self, TargetsError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| TargetsError::Io { path: path.to_owned(), source })?;
+        Self::from_toml_str(&text, path)
+    }
+
+    pub fn from_toml_str(text: &str, path: &Path) -> Result<Self, TargetsError> {
+        let file: TargetsFile =
+            toml::from_str(text).map_err(|source| TargetsError::Toml { path: path.to_owned(), source })?;
+        let defaults = Templates::default();
+        let partial = file.templates.unwrap_or_default();
+        let templates = Templates {
+            favor: partial.favor.unwrap_or(defaults.favor),
+            against: partial.against.unwrap_or(defaults.against),
+            none: partial.none.unwrap_or(defaults.none),
+        };
+        Self::build(&path.display().to_string(), templates, file.targets)
+    }
+
+    fn build(origin: &str, templates: Templates, entries: Vec<TargetEntry>) -> Result<Self, TargetsError> {
+        for stance in Stance::ALL {
+            let template = templates.get(stance);
+            if !template.contains("{target}") {
+                return Err(TargetsError::TemplateWithoutPlaceholder {
+                    origin: origin.to_owned(),
+                    stance,
+                    template: template.to_owned(),
+                });
+            }
+        }
+        if entries.is_empty() {
+            return Err(TargetsError::NoTargets { origin: origin.to_owned() });
+        }
+        let mut targets: Vec<Target> = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.into_iter().enumerate() {
+            let name = entry.name.trim().to_owned();
+            if name.is_empty() {
+                return Err(TargetsError::EmptyName { origin: origin.to_owned(), index: index + 1 });
+            }
+            if targets.iter().any(|t| t.name == name) {
+                return Err(TargetsError::Duplicate { origin: origin.to_owned(), name });
+            }
+            let fill = |stance: Stance, own: Option<String>| {
+                own.unwrap_or_else(|| templates.get(stance).replace("{target}", &name))
+            };
+            targets.push(Target {
+                favor: fill(Stance::Favor, entry.favor),
+                against: fill(Stance::Against, entry.against),
+                none: fill(Stance::None, entry.none),
+                name,
+            });
+        }
+        Ok(Self { templates, targets })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+[templates]
+favor   = "The author of this text supports {target}."
+against = "The author of this text opposes {target}."
+none    = "The author of this text is neutral towards {target}."
+
+[[target]]
+name = "peace negotiations"
+
+[[target]]
+name = "sanctions on Russia"
+against = "The author of this text calls for lifting sanctions on Russia."
+"#;
+
+    #[test]
+    fn design_example_resolves_overrides_and_templates() {
+        let set = TargetSet::from_toml_str(EXAMPLE, Path::new("targets.toml")).unwrap();
+        assert_eq!(set.targets.len(), 2);
+        assert_eq!(set.targets[0].favor, "The author of this text supports peace negotiations.");
+        assert_eq!(set.targets[1].against, "The author of this text calls for lifting sanctions on Russia.");
+        assert_eq!(set.targets[1].none, "The author of this text is neutral towards sanctions on Russia.");
+    }
+
+    #[test]
+    fn partial_templates_fall_back_to_defaults() {
+        let text = "[templates]\nfavor = \"Pro {target}.\"\n[[target]]\nname = \"x\"\n";
+        let set = TargetSet::from_toml_str(text, Path::new("t.toml")).unwrap();
+        assert_eq!(set.targets[0].favor, "Pro x.");
+        assert_eq!(set.targets[0].against, "The author of this text opposes x.");
+    }
+
+    #[test]
+    fn rejects_bad_files() {
+        let p = Path::new("t.toml");
+        assert!(matches!(TargetSet::from_toml_str("", p), Err(TargetsError::NoTargets { .. })));
+        assert!(matches!(
+            TargetSet::from_toml_str("[[target]]\nname = \" \"\n", p),
+            Err(TargetsError::EmptyName { index: 1, .. })
+        ));
+        assert!(matches!(
+            TargetSet::from_toml_str("[[target]]\nname = \"a\"\n[[target]]\nname = \"a\"\n", p),
+            Err(TargetsError::Duplicate { .. })
+        ));
+        assert!(matches!(
+            TargetSet::from_toml_str("[templates]\nfavor = \"no placeholder\"\n[[target]]\nname = \"a\"\n", p),
+            Err(TargetsError::TemplateWithoutPlaceholder { .. })
+        ));
+        assert!(matches!(
+            TargetSet::from_toml_str("[[target]]\nnam = \"a\"\n", p),
+            Err(TargetsError::Toml { .. })
+        ));
+    }
+
+    #[test]
+    fn stance_names_parse() {
+        assert_eq!(Stance::parse("FAVOR"), Some(Stance::Favor));
+        assert_eq!(Stance::parse("Neutral"), Some(Stance::None));
+        assert_eq!(Stance::parse("entailment"), None);
+    }
+}
