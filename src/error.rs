@@ -1,7 +1,10 @@
 //! The library's top-level error: one variant per stage, each keeping its source.
 
+use std::path::PathBuf;
+
 use crate::model::ModelError;
 use crate::output::OutputError;
+use crate::score::ScoreError;
 use crate::targets::TargetsError;
 
 #[derive(Debug, thiserror::Error)]
@@ -11,7 +14,17 @@ pub enum Error {
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error(transparent)]
+    Score(#[from] ScoreError),
+    #[error(transparent)]
     Output(#[from] OutputError),
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot assemble the output table")]
+    Table(#[source] polars::prelude::PolarsError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

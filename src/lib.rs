@@ -15,3 +15,15 @@ pub mod score;
 pub mod targets;
 
 pub use error::{Error, Result};
+
+pub mod pipeline;
+
+/// Worker threads inference uses: `RAYON_NUM_THREADS` when set (the binary's `--threads`
+/// sets it), else every core.
+pub fn threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

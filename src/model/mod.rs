@@ -4,11 +4,17 @@
 pub mod backend;
 pub mod candle;
 pub mod config;
+pub mod hub;
+pub mod presets;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use backend::{Backend, TokenBatch};
 pub use config::CommonConfig;
+pub use hub::HubId;
+pub use presets::Preset;
+
+use crate::provenance::{sha256_file, Provenance};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -44,4 +50,200 @@ pub enum ModelError {
     Tokenize(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("inference failed")]
     Inference(#[source] candle_core::Error),
+    #[error(
+        "`{spec}` is neither a model folder, a preset ({presets}) nor a hub id like org/name[@revision]"
+    )]
+    UnknownModel { spec: String, presets: String },
+    #[error("preset `{name}` ({hub_id}) is not supported yet: {description}")]
+    UnsupportedPreset { name: String, hub_id: String, description: String },
+    #[error("model {id} is not in the local cache {cache}; download it once with `stance models pull {id}`")]
+    NotCached { id: String, cache: PathBuf },
+    #[error("downloading {id} failed")]
+    Download {
+        id: String,
+        #[source]
+        source: Box<hf_hub::api::sync::ApiError>,
+    },
+    #[error("{id} has no model.safetensors weights (PyTorch .bin checkpoints are not read)")]
+    NoSafetensors { id: String },
+    #[error("{id} has no {file} on the hub")]
+    MissingRemoteFile { id: String, file: String },
+    #[error("unknown device `{name}` (expected cpu or cuda:N)")]
+    UnknownDevice { name: String },
+    #[error("device {name} needs a build with the `cuda` feature")]
+    DeviceNotBuilt { name: String },
+    #[error("cannot use device {name}")]
+    Device {
+        name: String,
+        #[source]
+        source: candle_core::Error,
+    },
+    #[error("model {folder} has no classification head, so it cannot run {method}; use --method embedding")]
+    NoClassifier { folder: PathBuf, method: &'static str },
+}
+
+/// A model reference resolved to a local folder, with what identifies it for replication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedModel {
+    pub folder: PathBuf,
+    /// Hub id, or the folder path as given.
+    pub id: String,
+    /// The resolved commit for hub models.
+    pub revision: Option<String>,
+    pub preset: Option<Preset>,
+}
+
+/// Resolves `spec`: an existing folder, a preset name, or a hub id found in the local cache.
+/// Never uses the network.
+pub fn resolve(spec: &str, cache: &Path) -> Result<ResolvedModel, ModelError> {
+    let path = Path::new(spec);
+    if path.is_dir() {
+        return Ok(ResolvedModel { folder: path.to_owned(), id: spec.to_owned(), revision: None, preset: None });
+    }
+    let (id, preset) = if let Some(preset) = presets::find(spec) {
+        if !preset.supported {
+            return Err(ModelError::UnsupportedPreset {
+                name: preset.name,
+                hub_id: preset.hub_id,
+                description: preset.description,
+            });
+        }
+        let id = HubId { repo_id: preset.hub_id.clone(), revision: preset.revision.clone() };
+        (id, Some(preset))
+    } else if let Some(id) = HubId::parse(spec) {
+        (id, None)
+    } else {
+        let presets = presets::all().into_iter().map(|p| p.name).collect::<Vec<_>>().join(", ");
+        return Err(ModelError::UnknownModel { spec: spec.to_owned(), presets });
+    };
+    let snapshot = hub::find_snapshot(cache, &id)?;
+    Ok(ResolvedModel { folder: snapshot.folder, id: id.repo_id, revision: Some(snapshot.commit), preset })
+}
+
+/// The weight files of a model folder: one `model.safetensors` or the shards of an index.
+pub fn weight_files(folder: &Path) -> Result<Vec<PathBuf>, ModelError> {
+    let single = folder.join(hub::WEIGHTS_FILE);
+    if single.is_file() {
+        return Ok(vec![single]);
+    }
+    let index = folder.join(hub::WEIGHTS_INDEX_FILE);
+    if index.is_file() {
+        let shards = hub::shard_files(&index)?;
+        let paths: Vec<PathBuf> = shards.iter().map(|s| folder.join(s)).collect();
+        if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
+            return Err(ModelError::MissingFile {
+                folder: folder.to_owned(),
+                file: missing.file_name().unwrap_or_default().to_string_lossy().into_owned(),
+            });
+        }
+        return Ok(paths);
+    }
+    Err(ModelError::MissingFile { folder: folder.to_owned(), file: hub::WEIGHTS_FILE.to_owned() })
+}
+
+/// SHA-256 identifying the weights. Hub blobs are named by their SHA-256, so cached files
+/// are not re-read; other files are hashed. Shards hash as the digest of their digests.
+pub fn weights_sha256(files: &[PathBuf]) -> Result<String, ModelError> {
+    let mut digests = Vec::with_capacity(files.len());
+    for file in files {
+        let blob_name = std::fs::read_link(file)
+            .ok()
+            .and_then(|target| target.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .filter(|name| name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit()));
+        let digest = match blob_name {
+            Some(name) => name,
+            None => sha256_file(file).map_err(|source| ModelError::Io { path: file.clone(), source })?,
+        };
+        digests.push(digest);
+    }
+    Ok(match digests.as_slice() {
+        [one] => one.clone(),
+        many => crate::provenance::sha256_bytes(many.join("\n").as_bytes()),
+    })
+}
+
+/// `max_seq_length` from a sentence-transformers `sentence_bert_config.json`, if present.
+fn sentence_transformers_max_length(folder: &Path) -> Result<Option<usize>, ModelError> {
+    let path = folder.join("sentence_bert_config.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| ModelError::Config { path: path.clone(), source })?;
+    Ok(value.get("max_seq_length").and_then(|v| v.as_u64()).map(|n| n as usize))
+}
+
+/// A loaded model: labels, tokenizer and the backend that runs it.
+pub struct Model {
+    pub resolved: ResolvedModel,
+    pub config: CommonConfig,
+    /// `max_position_embeddings` (less the RoBERTa padding offset), when the config has it.
+    pub max_positions: Option<usize>,
+    pub pad_token_id: u32,
+    pub tokenizer: tokenizers::Tokenizer,
+    pub weights_sha256: String,
+    pub backend: Box<dyn Backend>,
+}
+
+impl Model {
+    /// Loads the folder of `resolved` onto `device` ("cpu", "cuda:0").
+    pub fn load(resolved: ResolvedModel, device: &str) -> Result<Self, ModelError> {
+        let folder = &resolved.folder;
+        for file in hub::REQUIRED_FILES {
+            if !folder.join(file).is_file() {
+                return Err(ModelError::MissingFile { folder: folder.clone(), file: file.to_owned() });
+            }
+        }
+        let config_path = folder.join("config.json");
+        let (config, config_json) = CommonConfig::from_file(&config_path)?;
+        let tokenizer_path = folder.join("tokenizer.json");
+        let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path)
+            .map_err(|source| ModelError::Tokenizer { path: tokenizer_path.clone(), source })?;
+        let weights_sha256 = weights_sha256(&weight_files(folder)?)?;
+        let device = candle::device_from_name(device)?;
+        let backend = candle::load(folder, &config_json, &config, &device)?;
+        let padding_offset = match config.model_type.as_str() {
+            // RoBERTa-family position ids start after the padding index.
+            "roberta" | "xlm-roberta" | "camembert" => 2,
+            _ => 0,
+        };
+        let max_positions = config_json
+            .get("max_position_embeddings")
+            .and_then(|v| v.as_u64())
+            .map(|n| (n as usize).saturating_sub(padding_offset));
+        // Sentence-transformers models declare the length they were trained with (256 for
+        // all-MiniLM-L6-v2); their embeddings are only comparable at that truncation.
+        let max_positions = match sentence_transformers_max_length(folder)? {
+            Some(limit) => Some(max_positions.map_or(limit, |m| m.min(limit))),
+            None => max_positions,
+        };
+        let pad_token_id = config_json.get("pad_token_id").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        Ok(Self {
+            resolved,
+            config,
+            max_positions,
+            pad_token_id,
+            tokenizer,
+            weights_sha256,
+            backend: Box::new(backend),
+        })
+    }
+
+    /// Records what identifies this model in `provenance`.
+    pub fn record(&self, provenance: &mut Provenance) {
+        provenance.set("model.id", &self.resolved.id);
+        if let Some(revision) = &self.resolved.revision {
+            provenance.set("model.revision", revision);
+        }
+        if let Some(preset) = &self.resolved.preset {
+            provenance.set("model.preset", &preset.name);
+        }
+        provenance.set("model.type", &self.config.model_type);
+        provenance.set("model.weights_sha256", &self.weights_sha256);
+        provenance.set_json("model.id2label", &self.config.id2label);
+        provenance.set("backend", "candle");
+        provenance.set("device", self.backend.device());
+        provenance.set("dtype", self.backend.dtype());
+    }
 }

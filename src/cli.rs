@@ -1,0 +1,355 @@
+//! Argument definitions and the glue from each subcommand to the library.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use polars::prelude::*;
+use stance::corpus::CorpusOptions;
+use stance::model::{self, hub, presets, HubId};
+use stance::output::write_table;
+use stance::pipeline::{self, ScoreJob};
+use stance::score::{LongText, Method, ScoreOptions};
+use stance::targets::{Stance, TargetSet, Templates};
+
+use crate::progress_bar::Bars;
+
+#[derive(Debug, Parser)]
+#[command(name = "stance", version, about = "Score official statements for stance toward targets, and track how stances shift")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More log output (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// No progress bars or notes.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Score statements × targets for stance.
+    Score(ScoreArgs),
+    /// Model presets, downloads and local information.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Print a table (Parquet, CSV, TSV, NDJSON) and its provenance.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct ScoreArgs {
+    /// Corpus of statements (.csv, .tsv, .jsonl/.ndjson, .parquet).
+    corpus: PathBuf,
+    /// A target to score toward (repeatable).
+    #[arg(long = "target", value_name = "NAME", required_unless_present = "targets")]
+    target: Vec<String>,
+    /// Targets file (TOML; see README).
+    #[arg(long, value_name = "FILE", conflicts_with = "target")]
+    targets: Option<PathBuf>,
+    /// Model folder, preset name (see `stance models list`) or hub id org/name[@revision].
+    #[arg(long, short)]
+    model: String,
+    /// Scoring method; by default chosen from the model.
+    #[arg(long, value_enum)]
+    method: Option<Method>,
+    /// NLI: entailment vs contradiction per hypothesis, instead of across hypotheses.
+    #[arg(long)]
+    per_hypothesis: bool,
+    /// Sequences per forward pass.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Tokens per model input (default: the model's limit, at most 512).
+    #[arg(long)]
+    max_length: Option<usize>,
+    /// Long statements: keep the beginning, or score overlapping windows.
+    #[arg(long, value_enum, default_value_t = LongText::Truncate)]
+    long: LongText,
+    /// Tokens shared by consecutive windows (--long window).
+    #[arg(long, default_value_t = 64)]
+    stride: usize,
+    /// Classifier label mapping, e.g. LABEL_0=against,LABEL_1=favor,LABEL_2=none.
+    #[arg(long, value_name = "LABEL=STANCE,...", value_parser = parse_label_map)]
+    label_map: Option<std::collections::BTreeMap<String, Stance>>,
+    /// Embedding method: similarity temperature.
+    #[arg(long, default_value_t = 0.05)]
+    temperature: f32,
+    #[command(flatten)]
+    columns: ColumnArgs,
+    /// Inference device: cpu, or cuda:N in a CUDA build.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output table (.parquet, .csv, .tsv, .ndjson); without it a summary prints.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ColumnArgs {
+    /// Column holding the statement text.
+    #[arg(long, value_name = "NAME")]
+    text_col: Option<String>,
+    /// Column holding the speaker.
+    #[arg(long, value_name = "NAME")]
+    actor_col: Option<String>,
+    /// Column holding the date.
+    #[arg(long, value_name = "NAME")]
+    date_col: Option<String>,
+    /// Column holding the statement id.
+    #[arg(long, value_name = "NAME")]
+    id_col: Option<String>,
+    /// Drop rows with an unparseable date or empty text (counted on stderr and in metadata).
+    #[arg(long)]
+    skip_invalid: bool,
+}
+
+impl ColumnArgs {
+    fn options(&self) -> CorpusOptions {
+        CorpusOptions {
+            text_col: self.text_col.clone(),
+            actor_col: self.actor_col.clone(),
+            date_col: self.date_col.clone(),
+            id_col: self.id_col.clone(),
+            skip_invalid: self.skip_invalid,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Known model presets and whether they are in the local cache.
+    List,
+    /// Download a model from the Hugging Face hub into the local cache (the only network use).
+    Pull {
+        /// Hub id org/name[@revision], or a preset name.
+        id: String,
+        /// Hub endpoint (default: HF_ENDPOINT, else huggingface.co).
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+    /// Where a model is, its architecture, labels and weights hash.
+    Info {
+        /// Model folder, preset name or hub id.
+        model: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// Table to print.
+    file: PathBuf,
+    /// Rows to print.
+    #[arg(long, default_value_t = 20)]
+    rows: usize,
+    /// Print only the provenance.
+    #[arg(long)]
+    metadata: bool,
+}
+
+fn parse_label_map(text: &str) -> Result<std::collections::BTreeMap<String, Stance>, String> {
+    text.split(',')
+        .map(|pair| {
+            let (label, stance) =
+                pair.split_once('=').ok_or_else(|| format!("`{pair}` is not LABEL=STANCE"))?;
+            let stance = Stance::parse(stance)
+                .ok_or_else(|| format!("`{stance}` is not a stance (favor, against, none)"))?;
+            Ok((label.trim().to_owned(), stance))
+        })
+        .collect()
+}
+
+pub fn init_logging(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("stance={default}")));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let command_line: Vec<String> = std::env::args().collect();
+    let reporter = Bars::new(cli.quiet);
+    match cli.command {
+        Command::Score(args) => score(args, &command_line, &reporter),
+        Command::Models { command } => models(command, cli.quiet),
+        Command::Show(args) => show(&args),
+    }
+}
+
+fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()> {
+    if let Some(threads) = args.threads {
+        // Read by candle's thread pool sizing; set before any inference starts.
+        std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
+    }
+    let targets = match &args.targets {
+        Some(file) => TargetSet::from_toml_file(file)?,
+        None => TargetSet::from_names(&args.target, Templates::default())?,
+    };
+    if let Some(out) = &args.out {
+        check_output(out)?;
+    }
+    let job = ScoreJob {
+        corpus: args.corpus.clone(),
+        corpus_options: args.columns.options(),
+        targets,
+        model: args.model.clone(),
+        device: args.device.clone(),
+        options: ScoreOptions {
+            method: args.method,
+            per_hypothesis: args.per_hypothesis,
+            batch_size: args.batch_size,
+            max_length: args.max_length,
+            long: args.long,
+            stride: args.stride,
+            label_map: args.label_map.clone().unwrap_or_default(),
+            temperature: args.temperature,
+        },
+    };
+    let started = std::time::Instant::now();
+    let mut table = pipeline::score(&job, command_line, reporter)?;
+    match &args.out {
+        Some(out) => {
+            write_table(&mut table.frame, out, &table.provenance)?;
+            reporter.note(&format!(
+                "wrote {} rows ({} statements × {} targets) to {} in {:.1}s",
+                table.frame.height(),
+                table.frame.height() / table.run.n_targets.max(1),
+                table.run.n_targets,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            ));
+        }
+        None => print_summary(&table.frame)?,
+    }
+    Ok(())
+}
+
+/// Fails early, before minutes of scoring, when the output cannot be written.
+fn check_output(out: &Path) -> Result<()> {
+    stance::output::TableFormat::from_path(out)?;
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        bail!("cannot write {}: folder {} does not exist", out.display(), folder.display());
+    }
+    Ok(())
+}
+
+/// Per-target counts and mean score, then the first rows.
+fn print_summary(frame: &DataFrame) -> Result<()> {
+    let target = frame.column("target")?.str()?;
+    let label = frame.column("label")?.str()?;
+    let score = frame.column("score")?.f64()?;
+    let mut summary: Vec<(String, [usize; 3], f64, usize)> = Vec::new();
+    for ((t, l), s) in target.into_iter().zip(label).zip(score) {
+        let (t, l, s) = (t.unwrap_or_default(), l.unwrap_or_default(), s.unwrap_or_default());
+        let i = match summary.iter().position(|(name, ..)| name == t) {
+            Some(i) => i,
+            None => {
+                summary.push((t.to_owned(), [0; 3], 0.0, 0));
+                summary.len() - 1
+            }
+        };
+        let entry = &mut summary[i];
+        if let Some(stance) = Stance::parse(l) {
+            entry.1[stance as usize] += 1;
+        }
+        entry.2 += s;
+        entry.3 += 1;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<32} {:>6} {:>7} {:>7} {:>6} {:>10}", "target", "n", "favor", "against", "none", "mean score")?;
+    for (name, counts, total, n) in &summary {
+        writeln!(
+            out,
+            "{:<32} {:>6} {:>7} {:>7} {:>6} {:>+10.3}",
+            name, n, counts[0], counts[1], counts[2], total / *n as f64
+        )?;
+    }
+    writeln!(out)?;
+    let preview = frame.select(["id", "target", "score", "label"].into_iter().filter(|c| frame.column(c).is_ok()))?;
+    writeln!(out, "{}", preview.head(Some(10)))?;
+    writeln!(out, "(use --out FILE to write all {} rows)", frame.height())?;
+    Ok(())
+}
+
+fn models(command: ModelsCommand, quiet: bool) -> Result<()> {
+    let cache = hub::cache_root();
+    let mut out = std::io::stdout().lock();
+    match command {
+        ModelsCommand::List => {
+            writeln!(out, "{:<18} {:<10} {:<9} {:<7} hub id", "preset", "method", "supported", "cached")?;
+            for preset in presets::all() {
+                let id = HubId { repo_id: preset.hub_id.clone(), revision: preset.revision.clone() };
+                let cached = hub::find_snapshot(&cache, &id).is_ok();
+                writeln!(
+                    out,
+                    "{:<18} {:<10} {:<9} {:<7} {}",
+                    preset.name,
+                    preset.method.as_str(),
+                    if preset.supported { "yes" } else { "no" },
+                    if cached { "yes" } else { "no" },
+                    preset.hub_id
+                )?;
+            }
+            writeln!(out, "\ncache: {}", cache.display())?;
+        }
+        ModelsCommand::Pull { id, endpoint } => {
+            let hub_id = match presets::find(&id) {
+                Some(preset) => HubId { repo_id: preset.hub_id, revision: preset.revision },
+                None => HubId::parse(&id).with_context(|| format!("`{id}` is neither a preset nor a hub id org/name[@revision]"))?,
+            };
+            let options = hub::PullOptions { cache, endpoint, show_progress: !quiet };
+            let snapshot = hub::pull(&hub_id, &options)?;
+            writeln!(out, "{} at commit {} in {}", hub_id.repo_id, snapshot.commit, snapshot.folder.display())?;
+        }
+        ModelsCommand::Info { model: spec } => {
+            let resolved = model::resolve(&spec, &cache)?;
+            let loaded = model::Model::load(resolved, "cpu")?;
+            let mut provenance = stance::provenance::Provenance::default();
+            loaded.record(&mut provenance);
+            writeln!(out, "folder: {}", loaded.resolved.folder.display())?;
+            for (key, value) in provenance.iter() {
+                writeln!(out, "{key}: {value}")?;
+            }
+            writeln!(out, "default method: {}", stance::score::default_method(&loaded).as_str())?;
+        }
+    }
+    Ok(())
+}
+
+fn show(args: &ShowArgs) -> Result<()> {
+    let (frame, provenance) = stance::corpus::read_table(&args.file)?;
+    // polars sizes its printed tables from these variables.
+    std::env::set_var("POLARS_FMT_MAX_ROWS", args.rows.to_string());
+    std::env::set_var("POLARS_FMT_STR_LEN", "40");
+    std::env::set_var("POLARS_FMT_MAX_COLS", "16");
+    let mut out = std::io::stdout().lock();
+    if !args.metadata {
+        writeln!(out, "{frame}")?;
+        writeln!(out)?;
+    }
+    if provenance.is_empty() {
+        writeln!(out, "provenance: none recorded")?;
+    } else {
+        writeln!(out, "provenance:")?;
+        for (key, value) in provenance.iter() {
+            writeln!(out, "  {key}: {value}")?;
+        }
+    }
+    Ok(())
+}
