@@ -10,6 +10,7 @@ use stance::corpus::CorpusOptions;
 use stance::model::{self, hub, presets, HubId};
 use stance::output::write_table;
 use stance::pipeline::{self, ScoreJob};
+use stance::progress::Reporter;
 use stance::score::{LongText, Method, ScoreOptions};
 use stance::targets::{Stance, TargetSet, Templates};
 
@@ -255,7 +256,7 @@ fn print_summary(frame: &DataFrame) -> Result<()> {
     let label = frame.column("label")?.str()?;
     let score = frame.column("score")?.f64()?;
     let mut summary: Vec<(String, [usize; 3], f64, usize)> = Vec::new();
-    for ((t, l), s) in target.into_iter().zip(label).zip(score) {
+    for ((t, l), s) in target.iter().zip(label.iter()).zip(score.iter()) {
         let (t, l, s) = (t.unwrap_or_default(), l.unwrap_or_default(), s.unwrap_or_default());
         let i = match summary.iter().position(|(name, ..)| name == t) {
             Some(i) => i,

@@ -55,7 +55,7 @@ pub fn score(job: &ScoreJob, command_line: &[String], reporter: &dyn Reporter) -
 
     let text = corpus.frame.column("text").and_then(|c| c.str()).map_err(Error::Table)?;
     // The corpus reader guarantees non-empty text in every row.
-    let texts: Vec<&str> = text.into_iter().map(|t| t.unwrap_or_default()).collect();
+    let texts: Vec<&str> = text.iter().map(|t| t.unwrap_or_default()).collect();
     let run = score_texts(&texts, &job.targets, &model, &job.options, reporter)?;
     let frame = scores_frame(&corpus.frame, &job.targets, &run).map_err(Error::Table)?;
 

@@ -2,7 +2,7 @@
 //! token windows when it is too long, and joined with a hypothesis through the tokenizer's
 //! own post-processor (so special tokens and segment ids are exactly the model's).
 
-use tokenizers::{Encoding, Tokenizer, TruncationDirection};
+use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
 
 use crate::model::ModelError;
 
