@@ -218,7 +218,12 @@ impl BertModel {
 
     /// All inputs are `(batch, seq)` `u32` tensors: token ids, segment ids, and a mask with 1
     /// for real tokens and 0 for padding.
-    pub fn forward(&self, input_ids: &Tensor, token_type_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> Result<Tensor> {
         let embeddings = self.embeddings.forward(input_ids, token_type_ids)?;
         self.encoder.forward(&embeddings, attention_mask)
     }
@@ -244,7 +249,12 @@ impl BertForSequenceClassification {
     }
 
     /// Logits, `(batch, num_labels)`; inputs as [`BertModel::forward`].
-    pub fn forward(&self, input_ids: &Tensor, token_type_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> Result<Tensor> {
         let hidden = self.bert.forward(input_ids, token_type_ids, attention_mask)?;
         let pooled = self.pooler.forward(&first_token(&hidden)?)?.tanh()?;
         self.classifier.forward(&pooled)

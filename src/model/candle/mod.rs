@@ -258,12 +258,7 @@ pub fn load(
             })
         }
     };
-    Ok(CandleBackend {
-        architecture,
-        device: device.clone(),
-        folder: folder.to_owned(),
-        max_sequence_length,
-    })
+    Ok(CandleBackend { architecture, device: device.clone(), folder: folder.to_owned(), max_sequence_length })
 }
 
 /// The safetensors files of a checkpoint, and the path errors should name.
@@ -283,9 +278,10 @@ fn weight_files(folder: &Path) -> Result<(Vec<PathBuf>, PathBuf), ModelError> {
     struct Index {
         weight_map: BTreeMap<String, String>,
     }
-    let text = std::fs::read_to_string(&index).map_err(|source| ModelError::Io { path: index.clone(), source })?;
-    let parsed: Index =
-        serde_json::from_str(&text).map_err(|source| ModelError::WeightIndex { path: index.clone(), source })?;
+    let text =
+        std::fs::read_to_string(&index).map_err(|source| ModelError::Io { path: index.clone(), source })?;
+    let parsed: Index = serde_json::from_str(&text)
+        .map_err(|source| ModelError::WeightIndex { path: index.clone(), source })?;
     let shards: BTreeSet<&str> = parsed.weight_map.values().map(String::as_str).collect();
     let files = shards
         .into_iter()
@@ -320,7 +316,10 @@ pub fn device_from_name(name: &str) -> Result<Device, ModelError> {
 impl CandleBackend {
     /// Whether the checkpoint has a sequence-classification head (else only embeddings work).
     pub fn has_classifier(&self) -> bool {
-        !matches!(self.architecture, Architecture::Bert(_) | Architecture::Roberta(_) | Architecture::DistilBert(_))
+        !matches!(
+            self.architecture,
+            Architecture::Bert(_) | Architecture::Roberta(_) | Architecture::DistilBert(_)
+        )
     }
 
     /// The most tokens (special tokens included) one sequence may have.
@@ -331,9 +330,11 @@ impl CandleBackend {
     /// Checks the batch's shape and moves it to the device; `None` for an empty batch.
     fn inputs(&self, batch: &TokenBatch) -> Result<Option<Inputs>, ModelError> {
         let cells = batch.batch_size * batch.seq_len;
-        for (name, values) in
-            [("input_ids", &batch.input_ids), ("type_ids", &batch.type_ids), ("attention_mask", &batch.attention_mask)]
-        {
+        for (name, values) in [
+            ("input_ids", &batch.input_ids),
+            ("type_ids", &batch.type_ids),
+            ("attention_mask", &batch.attention_mask),
+        ] {
             if values.len() != cells {
                 return Err(ModelError::InvalidBatch {
                     reason: format!(
@@ -355,7 +356,8 @@ impl CandleBackend {
             return Err(ModelError::SequenceTooLong { len: batch.seq_len, max: self.max_sequence_length });
         }
         let shape = (batch.batch_size, batch.seq_len);
-        let tensor = |values: &[u32]| Tensor::from_slice(values, shape, &self.device).map_err(ModelError::Inference);
+        let tensor =
+            |values: &[u32]| Tensor::from_slice(values, shape, &self.device).map_err(ModelError::Inference);
         Ok(Some(Inputs {
             input_ids: tensor(&batch.input_ids)?,
             type_ids: tensor(&batch.type_ids)?,
@@ -434,7 +436,8 @@ mod tests {
         let gelu = [-0.045500278f32, -0.15426877, 0.0, 0.84134471, 2.9959497];
         let tanh = [-0.045402288f32, -0.154286, 0.0, 0.84119201, 2.9963627];
         let relu = [0.0f32, 0.0, 0.0, 1.0, 3.0];
-        for (name, want) in [("gelu", gelu), ("gelu_new", tanh), ("gelu_pytorch_tanh", tanh), ("relu", relu)] {
+        for (name, want) in [("gelu", gelu), ("gelu_new", tanh), ("gelu_pytorch_tanh", tanh), ("relu", relu)]
+        {
             for (got, want) in apply(name)?.iter().zip(want) {
                 assert!((got - want).abs() < 1e-6, "{name}: {got} vs {want}");
             }
@@ -453,7 +456,8 @@ mod tests {
 
     #[test]
     fn labels_counted_like_transformers() {
-        let labels: BTreeMap<usize, String> = [(0, "a".to_owned()), (1, "b".to_owned()), (2, "c".to_owned())].into();
+        let labels: BTreeMap<usize, String> =
+            [(0, "a".to_owned()), (1, "b".to_owned()), (2, "c".to_owned())].into();
         assert_eq!(label_count(&labels, None), 3);
         assert_eq!(label_count(&labels, Some(5)), 3);
         assert_eq!(label_count(&BTreeMap::new(), Some(5)), 5);

@@ -54,8 +54,7 @@ impl RobertaEmbeddings {
     fn load(vb: VarBuilder, config: &Config) -> Result<Self> {
         let encoder = &config.encoder;
         let hidden = encoder.hidden_size;
-        let token_types =
-            vb.pp("token_type_embeddings").get((encoder.type_vocab_size, hidden), "weight")?;
+        let token_types = vb.pp("token_type_embeddings").get((encoder.type_vocab_size, hidden), "weight")?;
         Ok(Self {
             word_embeddings: candle_nn::embedding(encoder.vocab_size, hidden, vb.pp("word_embeddings"))?,
             position_embeddings: candle_nn::embedding(
