@@ -68,18 +68,33 @@ pub enum ModelError {
     NoSafetensors { id: String },
     #[error("{id} has no {file} on the hub")]
     MissingRemoteFile { id: String, file: String },
-    #[error("unknown device `{name}` (expected cpu or cuda:N)")]
+    #[error("{path} is not a valid safetensors index (expected a `weight_map` of tensor name to file)")]
+    WeightIndex {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the weights in {folder} have no {expected} tensor: not a {model_type} checkpoint?")]
+    MissingTensor { folder: PathBuf, model_type: String, expected: String },
+    #[error(
+        "the model in {folder} has no sequence-classification head (an encoder-only checkpoint); \
+         use it with the embedding method"
+    )]
+    NoClassifier { folder: PathBuf },
+    #[error("a sequence of {len} tokens is longer than the model's limit of {max}; lower --max-length")]
+    SequenceTooLong { len: usize, max: usize },
+    #[error("malformed token batch: {reason}")]
+    InvalidBatch { reason: String },
+    #[error("unknown device `{name}` (expected `cpu`, `cuda` or `cuda:N`)")]
     UnknownDevice { name: String },
-    #[error("device {name} needs a build with the `cuda` feature")]
-    DeviceNotBuilt { name: String },
-    #[error("cannot use device {name}")]
+    #[error("device `{name}` needs a build with CUDA support (cargo build --release --features cuda)")]
+    CudaUnavailable { name: String },
+    #[error("cannot open device `{name}`")]
     Device {
         name: String,
         #[source]
         source: candle_core::Error,
     },
-    #[error("model {folder} has no classification head, so it cannot run {method}; use --method embedding")]
-    NoClassifier { folder: PathBuf, method: &'static str },
 }
 
 /// A model reference resolved to a local folder, with what identifies it for replication.

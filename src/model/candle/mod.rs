@@ -1,1 +1,466 @@
-//! The candle backend (pure Rust; default). One file per architecture.
+//! The candle backend (pure Rust; default). One file per architecture, each mirroring
+//! transformers' modeling code in inference mode; this file finds the weights, picks the
+//! architecture from `config.json`'s `model_type`, and implements [`Backend`].
+//!
+//! An architecture file provides a serde `Config`, a bare encoder (`load(vb, &Config)`,
+//! `forward(..) -> last hidden states`) and a `…ForSequenceClassification` (`load` at the
+//! checkpoint root, `forward(..) -> logits`, `model()` for its encoder).
+
+pub mod bert;
+pub mod distilbert;
+pub mod roberta;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, DeviceLocation, Tensor};
+use candle_nn::VarBuilder;
+use serde::Deserialize;
+
+use super::{Backend, CommonConfig, ModelError, TokenBatch};
+
+/// `model_type` values this backend loads.
+pub const SUPPORTED_MODEL_TYPES: &[&str] = &["bert", "distilbert", "roberta", "xlm-roberta"];
+
+const WEIGHTS: &str = "model.safetensors";
+const WEIGHTS_INDEX: &str = "model.safetensors.index.json";
+/// A tensor every supported encoder has, used to find where the encoder sits in a checkpoint.
+const ENCODER_PROBE: &str = "embeddings.word_embeddings.weight";
+
+/// Activation functions by the names transformers' `ACT2FN` gives them in `config.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Activation {
+    /// The exact, erf-based GELU (transformers' `gelu`).
+    #[serde(rename = "gelu")]
+    Gelu,
+    /// The tanh approximation of GELU (`gelu_fast` is the same formula, factored).
+    #[serde(rename = "gelu_new", alias = "gelu_pytorch_tanh", alias = "gelu_fast")]
+    GeluTanh,
+    #[serde(rename = "relu")]
+    Relu,
+}
+
+impl Activation {
+    fn forward(self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Gelu => xs.gelu_erf(),
+            Self::GeluTanh => xs.gelu(),
+            Self::Relu => xs.relu(),
+        }
+    }
+}
+
+/// Outputs of a classification head: transformers sets `num_labels` to the size of
+/// `id2label` when the config has one, and defaults to 2.
+fn label_count(id2label: &BTreeMap<usize, String>, num_labels: Option<usize>) -> usize {
+    if id2label.is_empty() {
+        num_labels.unwrap_or(2)
+    } else {
+        id2label.len()
+    }
+}
+
+/// The additive attention bias, `(batch, 1, 1, seq)`: 0 where `mask` is 1 and the dtype's
+/// minimum where it is 0 (transformers' `(1 - mask) * finfo.min`), so padded keys get no weight.
+fn attention_bias(mask: &Tensor, dtype: DType) -> candle_core::Result<Tensor> {
+    let (batch, seq) = mask.dims2()?;
+    let min = f64::from(f32::MIN);
+    // mask * -min + min: exactly 0 for 1 and min for 0.
+    mask.to_dtype(dtype)?.affine(-min, min)?.reshape((batch, 1, 1, seq))
+}
+
+/// Scaled dot-product attention over `num_heads` heads. `query`, `key`, `value` are
+/// `(batch, seq, hidden)`; `bias` is broadcast onto the `(batch, heads, seq, seq)` scores.
+fn multi_head_attention(
+    query: &Tensor,
+    key: &Tensor,
+    value: &Tensor,
+    num_heads: usize,
+    bias: &Tensor,
+) -> candle_core::Result<Tensor> {
+    let (batch, seq, hidden) = query.dims3()?;
+    let head_size = hidden / num_heads;
+    let split = |t: &Tensor| t.reshape((batch, seq, num_heads, head_size))?.transpose(1, 2)?.contiguous();
+    let scores = (split(query)?.matmul(&split(key)?.t()?)? / (head_size as f64).sqrt())?;
+    let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(bias)?)?;
+    probs.matmul(&split(value)?)?.transpose(1, 2)?.reshape((batch, seq, hidden))
+}
+
+/// The first token's hidden state (`[CLS]` / `<s>`), `(batch, hidden)`. Made contiguous so
+/// the head's matmul sees a plain row-major matrix on every device.
+fn first_token(hidden: &Tensor) -> candle_core::Result<Tensor> {
+    hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous()
+}
+
+/// Mean of `hidden` over the positions where `mask` is 1, `(batch, hidden)`.
+fn mean_pool(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+    let mask = mask.to_dtype(hidden.dtype())?.unsqueeze(2)?;
+    let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
+    // sentence-transformers' clamp: a row without tokens pools to zeros instead of NaN.
+    let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?;
+    summed.broadcast_div(&counts)
+}
+
+/// A loaded checkpoint: per architecture, the bare encoder or the encoder with its
+/// sequence-classification head.
+enum Architecture {
+    Bert(bert::BertModel),
+    BertClassifier(bert::BertForSequenceClassification),
+    Roberta(roberta::RobertaModel),
+    RobertaClassifier(roberta::RobertaForSequenceClassification),
+    DistilBert(distilbert::DistilBertModel),
+    DistilBertClassifier(distilbert::DistilBertForSequenceClassification),
+}
+
+/// A batch on the device: `(batch, seq)` `u32` tensors.
+struct Inputs {
+    input_ids: Tensor,
+    type_ids: Tensor,
+    attention_mask: Tensor,
+}
+
+impl Architecture {
+    fn hidden_states(&self, x: &Inputs) -> candle_core::Result<Tensor> {
+        match self {
+            Self::Bert(m) => m.forward(&x.input_ids, &x.type_ids, &x.attention_mask),
+            Self::BertClassifier(m) => m.model().forward(&x.input_ids, &x.type_ids, &x.attention_mask),
+            Self::Roberta(m) => m.forward(&x.input_ids, &x.attention_mask),
+            Self::RobertaClassifier(m) => m.model().forward(&x.input_ids, &x.attention_mask),
+            Self::DistilBert(m) => m.forward(&x.input_ids, &x.attention_mask),
+            Self::DistilBertClassifier(m) => m.model().forward(&x.input_ids, &x.attention_mask),
+        }
+    }
+
+    /// `None` when the checkpoint has no classification head.
+    fn logits(&self, x: &Inputs) -> Option<candle_core::Result<Tensor>> {
+        match self {
+            Self::BertClassifier(m) => Some(m.forward(&x.input_ids, &x.type_ids, &x.attention_mask)),
+            Self::RobertaClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
+            Self::DistilBertClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
+            Self::Bert(_) | Self::Roberta(_) | Self::DistilBert(_) => None,
+        }
+    }
+}
+
+/// Where a checkpoint keeps its encoder, and whether it has a classification head.
+enum Layout<'a> {
+    /// A `…ForSequenceClassification` checkpoint: load it from the root.
+    Classifier,
+    /// A bare encoder, under its model prefix or (sentence-transformers) at the root.
+    Encoder(VarBuilder<'a>),
+}
+
+struct Checkpoint<'a> {
+    vb: VarBuilder<'a>,
+    folder: &'a Path,
+    /// What load errors name: the weights file, or the shard index.
+    weights: PathBuf,
+    model_type: &'a str,
+}
+
+impl<'a> Checkpoint<'a> {
+    /// `prefix` is the encoder's key prefix in task checkpoints (`bert`, `roberta`, …) and
+    /// `head` a tensor only the classification head has.
+    fn layout(&self, prefix: &str, head: &str) -> Result<Layout<'a>, ModelError> {
+        if self.vb.contains_tensor(head) {
+            Ok(Layout::Classifier)
+        } else if self.vb.contains_tensor(&format!("{prefix}.{ENCODER_PROBE}")) {
+            Ok(Layout::Encoder(self.vb.pp(prefix)))
+        } else if self.vb.contains_tensor(ENCODER_PROBE) {
+            Ok(Layout::Encoder(self.vb.clone()))
+        } else {
+            Err(ModelError::MissingTensor {
+                folder: self.folder.to_owned(),
+                model_type: self.model_type.to_owned(),
+                expected: format!("`{ENCODER_PROBE}` (or `{prefix}.{ENCODER_PROBE}`)"),
+            })
+        }
+    }
+
+    fn weights_error(&self, source: candle_core::Error) -> ModelError {
+        ModelError::Weights { path: self.weights.clone(), source }
+    }
+}
+
+/// A model loaded with candle, ready to run batches.
+pub struct CandleBackend {
+    architecture: Architecture,
+    device: Device,
+    folder: PathBuf,
+    max_sequence_length: usize,
+}
+
+impl std::fmt::Debug for CandleBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CandleBackend")
+            .field("folder", &self.folder)
+            .field("device", &self.device())
+            .field("has_classifier", &self.has_classifier())
+            .finish()
+    }
+}
+
+/// Loads the model in `folder` (`config.json` already read into `config_json` and `common`)
+/// onto `device`, in f32. Weights are memory-mapped from `model.safetensors`, or from the
+/// shards a `model.safetensors.index.json` lists.
+pub fn load(
+    folder: &Path,
+    config_json: &serde_json::Value,
+    common: &CommonConfig,
+    device: &Device,
+) -> Result<CandleBackend, ModelError> {
+    let config_path = folder.join("config.json");
+    let config_error = |source| ModelError::Config { path: config_path.clone(), source };
+    let (files, weights) = weight_files(folder)?;
+    // SAFETY: the files are mapped read-only. As with every mmap-based loader, they must not be
+    // truncated or rewritten while the model is loaded; model folders are not edited in place.
+    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, DType::F32, device) }
+        .map_err(|source| ModelError::Weights { path: weights.clone(), source })?;
+    let checkpoint = Checkpoint { vb, folder, weights, model_type: &common.model_type };
+    let root = checkpoint.vb.clone();
+    let (architecture, max_sequence_length) = match common.model_type.as_str() {
+        "bert" => {
+            let config = bert::Config::deserialize(config_json).map_err(config_error)?;
+            let model = match checkpoint.layout("bert", "classifier.weight")? {
+                Layout::Classifier => {
+                    bert::BertForSequenceClassification::load(root, &config).map(Architecture::BertClassifier)
+                }
+                Layout::Encoder(vb) => bert::BertModel::load(vb, &config).map(Architecture::Bert),
+            };
+            (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
+        }
+        "roberta" | "xlm-roberta" => {
+            let config = roberta::Config::from_json(config_json).map_err(config_error)?;
+            let model = match checkpoint.layout("roberta", "classifier.out_proj.weight")? {
+                Layout::Classifier => roberta::RobertaForSequenceClassification::load(root, &config)
+                    .map(Architecture::RobertaClassifier),
+                Layout::Encoder(vb) => roberta::RobertaModel::load(vb, &config).map(Architecture::Roberta),
+            };
+            (model.map_err(|e| checkpoint.weights_error(e))?, config.max_sequence_length())
+        }
+        "distilbert" => {
+            let config = distilbert::Config::deserialize(config_json).map_err(config_error)?;
+            let model = match checkpoint.layout("distilbert", "classifier.weight")? {
+                Layout::Classifier => distilbert::DistilBertForSequenceClassification::load(root, &config)
+                    .map(Architecture::DistilBertClassifier),
+                Layout::Encoder(vb) => {
+                    distilbert::DistilBertModel::load(vb, &config).map(Architecture::DistilBert)
+                }
+            };
+            (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
+        }
+        // "deberta-v2" (DeBERTa-v2/v3, mDeBERTa) goes here, from deberta_v2.rs.
+        other => {
+            return Err(ModelError::UnsupportedArchitecture {
+                model_type: other.to_owned(),
+                path: config_path,
+                supported: SUPPORTED_MODEL_TYPES.join(", "),
+            })
+        }
+    };
+    Ok(CandleBackend { architecture, device: device.clone(), folder: folder.to_owned(), max_sequence_length })
+}
+
+/// The safetensors files of a checkpoint, and the path errors should name.
+fn weight_files(folder: &Path) -> Result<(Vec<PathBuf>, PathBuf), ModelError> {
+    let single = folder.join(WEIGHTS);
+    if single.is_file() {
+        return Ok((vec![single.clone()], single));
+    }
+    let index = folder.join(WEIGHTS_INDEX);
+    if !index.is_file() {
+        return Err(ModelError::MissingFile {
+            folder: folder.to_owned(),
+            file: format!("{WEIGHTS} (or a sharded {WEIGHTS_INDEX})"),
+        });
+    }
+    #[derive(Deserialize)]
+    struct Index {
+        weight_map: BTreeMap<String, String>,
+    }
+    let text =
+        std::fs::read_to_string(&index).map_err(|source| ModelError::Io { path: index.clone(), source })?;
+    let parsed: Index = serde_json::from_str(&text)
+        .map_err(|source| ModelError::WeightIndex { path: index.clone(), source })?;
+    let shards: BTreeSet<&str> = parsed.weight_map.values().map(String::as_str).collect();
+    let files = shards
+        .into_iter()
+        .map(|shard| {
+            let path = folder.join(shard);
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(ModelError::MissingFile { folder: folder.to_owned(), file: shard.to_owned() })
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((files, index))
+}
+
+/// Parses a device name: `cpu`, `cuda` (the first GPU) or `cuda:N`.
+pub fn device_from_name(name: &str) -> Result<Device, ModelError> {
+    let ordinal = match name {
+        "cpu" => return Ok(Device::Cpu),
+        "cuda" => 0,
+        other => other
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| ModelError::UnknownDevice { name: name.to_owned() })?,
+    };
+    if !cfg!(feature = "cuda") {
+        return Err(ModelError::CudaUnavailable { name: name.to_owned() });
+    }
+    Device::new_cuda(ordinal).map_err(|source| ModelError::Device { name: name.to_owned(), source })
+}
+
+impl CandleBackend {
+    /// Whether the checkpoint has a sequence-classification head (else only embeddings work).
+    pub fn has_classifier(&self) -> bool {
+        !matches!(
+            self.architecture,
+            Architecture::Bert(_) | Architecture::Roberta(_) | Architecture::DistilBert(_)
+        )
+    }
+
+    /// The most tokens (special tokens included) one sequence may have.
+    pub fn max_sequence_length(&self) -> usize {
+        self.max_sequence_length
+    }
+
+    /// Checks the batch's shape and moves it to the device; `None` for an empty batch.
+    fn inputs(&self, batch: &TokenBatch) -> Result<Option<Inputs>, ModelError> {
+        let cells = batch.batch_size * batch.seq_len;
+        for (name, values) in [
+            ("input_ids", &batch.input_ids),
+            ("type_ids", &batch.type_ids),
+            ("attention_mask", &batch.attention_mask),
+        ] {
+            if values.len() != cells {
+                return Err(ModelError::InvalidBatch {
+                    reason: format!(
+                        "{name} has {} values, expected {} rows × {} tokens",
+                        values.len(),
+                        batch.batch_size,
+                        batch.seq_len
+                    ),
+                });
+            }
+        }
+        if batch.batch_size == 0 {
+            return Ok(None);
+        }
+        if batch.seq_len == 0 {
+            return Err(ModelError::InvalidBatch { reason: "rows have no tokens".to_owned() });
+        }
+        if batch.seq_len > self.max_sequence_length {
+            return Err(ModelError::SequenceTooLong { len: batch.seq_len, max: self.max_sequence_length });
+        }
+        let shape = (batch.batch_size, batch.seq_len);
+        let tensor =
+            |values: &[u32]| Tensor::from_slice(values, shape, &self.device).map_err(ModelError::Inference);
+        Ok(Some(Inputs {
+            input_ids: tensor(&batch.input_ids)?,
+            type_ids: tensor(&batch.type_ids)?,
+            attention_mask: tensor(&batch.attention_mask)?,
+        }))
+    }
+}
+
+impl Backend for CandleBackend {
+    fn logits(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, ModelError> {
+        if !self.has_classifier() {
+            return Err(ModelError::NoClassifier { folder: self.folder.clone() });
+        }
+        let Some(inputs) = self.inputs(batch)? else {
+            return Ok(Vec::new());
+        };
+        let logits = self
+            .architecture
+            .logits(&inputs)
+            .ok_or_else(|| ModelError::NoClassifier { folder: self.folder.clone() })?
+            .map_err(ModelError::Inference)?;
+        logits.to_vec2().map_err(ModelError::Inference)
+    }
+
+    fn embeddings(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, ModelError> {
+        let Some(inputs) = self.inputs(batch)? else {
+            return Ok(Vec::new());
+        };
+        let pooled = self
+            .architecture
+            .hidden_states(&inputs)
+            .and_then(|hidden| mean_pool(&hidden, &inputs.attention_mask))
+            .map_err(ModelError::Inference)?;
+        pooled.to_vec2().map_err(ModelError::Inference)
+    }
+
+    fn device(&self) -> String {
+        match self.device.location() {
+            DeviceLocation::Cpu => "cpu".to_owned(),
+            DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+            DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+        }
+    }
+
+    fn dtype(&self) -> String {
+        "f32".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names() {
+        assert!(matches!(device_from_name("cpu"), Ok(Device::Cpu)));
+        for bad in ["gpu", "cuda:", "cuda:x", "CPU", ""] {
+            assert!(
+                matches!(device_from_name(bad), Err(ModelError::UnknownDevice { ref name }) if name == bad),
+                "{bad}"
+            );
+        }
+        if !cfg!(feature = "cuda") {
+            assert!(matches!(device_from_name("cuda:1"), Err(ModelError::CudaUnavailable { .. })));
+        }
+    }
+
+    #[test]
+    fn activations_follow_transformers() -> candle_core::Result<()> {
+        let xs = Tensor::new(&[-2.0f32, -0.5, 0.0, 1.0, 3.0], &Device::Cpu)?;
+        let apply = |name: &str| -> candle_core::Result<Vec<f32>> {
+            let act: Activation = serde_json::from_value(serde_json::json!(name)).unwrap();
+            act.forward(&xs)?.to_vec1()
+        };
+        // Reference values from torch.nn.functional.gelu (exact and approximate="tanh") and relu.
+        let gelu = [-0.045500278f32, -0.15426877, 0.0, 0.84134471, 2.9959497];
+        let tanh = [-0.045402288f32, -0.154286, 0.0, 0.84119201, 2.9963627];
+        let relu = [0.0f32, 0.0, 0.0, 1.0, 3.0];
+        for (name, want) in [("gelu", gelu), ("gelu_new", tanh), ("gelu_pytorch_tanh", tanh), ("relu", relu)]
+        {
+            for (got, want) in apply(name)?.iter().zip(want) {
+                assert!((got - want).abs() < 1e-6, "{name}: {got} vs {want}");
+            }
+        }
+        assert!(serde_json::from_value::<Activation>(serde_json::json!("swish")).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn mean_pool_ignores_padding() -> candle_core::Result<()> {
+        let hidden = Tensor::new(&[[[1.0f32, 2.0], [3.0, 4.0], [100.0, 100.0]]], &Device::Cpu)?;
+        let mask = Tensor::new(&[[1u32, 1, 0]], &Device::Cpu)?;
+        assert_eq!(mean_pool(&hidden, &mask)?.to_vec2::<f32>()?, vec![vec![2.0, 3.0]]);
+        Ok(())
+    }
+
+    #[test]
+    fn labels_counted_like_transformers() {
+        let labels: BTreeMap<usize, String> =
+            [(0, "a".to_owned()), (1, "b".to_owned()), (2, "c".to_owned())].into();
+        assert_eq!(label_count(&labels, None), 3);
+        assert_eq!(label_count(&labels, Some(5)), 3);
+        assert_eq!(label_count(&BTreeMap::new(), Some(5)), 5);
+        assert_eq!(label_count(&BTreeMap::new(), None), 2);
+    }
+}

@@ -1,0 +1,222 @@
+//! The command line's behaviour, pinned by snapshots (paths redacted): each command's output,
+//! every bad-input error of the corpus contract, and exit codes.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn transcript(&self) -> String {
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs `stance` in `dir` with an empty hub cache, and redacts machine-specific paths.
+fn stance(dir: &Path, args: &[&str]) -> Output {
+    let output = Command::cargo_bin("stance")
+        .unwrap()
+        .current_dir(dir)
+        .env("HF_HUB_CACHE", dir.join("hub-cache"))
+        .env_remove("RUST_LOG")
+        .args(args)
+        .output()
+        .unwrap();
+    let redact = |bytes: &[u8]| {
+        String::from_utf8_lossy(bytes)
+            .replace(&dir.display().to_string(), "[TMP]")
+            .replace(&common::repo().display().to_string(), "[REPO]")
+            .replace(env!("CARGO_PKG_VERSION"), "[VERSION]")
+    };
+    Output { code: output.status.code().unwrap_or(-1), stdout: redact(&output.stdout), stderr: redact(&output.stderr) }
+}
+
+fn bert() -> String {
+    common::fixture_model_dir("bert").display().to_string()
+}
+
+const CORPUS: &str = "id,actor,date,text,source\n\
+s1,Kremlin,2025-03-04,\"Talks are pointless while the other side refuses to face reality.\",briefing\n\
+s2,Kremlin,2025-08-05,Russia is always open to peace negotiations.,briefing\n\
+s3,White House,2025-08-06T14:30:00-04:00,We call on all parties to come to the table.,press release\n";
+
+fn with_corpus(name: &str, bytes: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), bytes).unwrap();
+    dir
+}
+
+#[test]
+fn score_prints_a_summary_without_out() {
+    let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
+    let out = stance(dir.path(), &["score", "corpus.csv", "--target", "peace negotiations", "--model", &bert()]);
+    insta::assert_snapshot!(out.transcript());
+}
+
+#[test]
+fn score_writes_parquet_that_show_prints_with_provenance() {
+    let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
+    let targets = common::repo().join("corpus/targets.toml");
+    let score = stance(
+        dir.path(),
+        &["score", "corpus.csv", "--targets", targets.to_str().unwrap(), "--model", &bert(), "--out", "scores.parquet"],
+    );
+    assert_eq!(score.code, 0, "{}", score.stderr);
+    insta::assert_snapshot!("score_to_parquet", score.transcript());
+    let show = stance(dir.path(), &["show", "scores.parquet", "--rows", "9"]);
+    insta::assert_snapshot!("show_scores", show.transcript());
+}
+
+#[test]
+fn score_writes_csv_and_ndjson_with_provenance_sidecars() {
+    let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
+    for out in ["scores.csv", "scores.ndjson"] {
+        let run = stance(dir.path(), &["score", "corpus.csv", "--target", "sanctions", "--model", &bert(), "--out", out]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let sidecar = dir.path().join(format!("{out}.provenance.json"));
+        let provenance: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(sidecar).unwrap()).unwrap();
+        assert_eq!(provenance["method"], "nli");
+        let show = stance(dir.path(), &["show", out, "--metadata"]);
+        assert!(show.stdout.contains("model.weights_sha256"), "{}", show.stdout);
+    }
+}
+
+#[test]
+fn models_list_shows_presets_and_cache_state() {
+    let dir = tempfile::tempdir().unwrap();
+    insta::assert_snapshot!(stance(dir.path(), &["models", "list"]).transcript());
+}
+
+#[test]
+fn models_info_describes_a_local_model() {
+    let dir = tempfile::tempdir().unwrap();
+    insta::assert_snapshot!(stance(dir.path(), &["models", "info", &bert()]).transcript());
+}
+
+/// Each bad input: exit code 2, one clear message naming file, row/line and column.
+fn bad_input(name: &str, file: &str, bytes: &[u8], extra: &[&str]) {
+    let dir = with_corpus(file, bytes);
+    let model = bert();
+    let mut args = vec!["score", file, "--target", "peace negotiations", "--model", model.as_str()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", "scores.parquet"]);
+    let out = stance(dir.path(), &args);
+    assert_eq!(out.code, 2, "{name}: {}", out.transcript());
+    assert!(!dir.path().join("scores.parquet").exists(), "{name}: an output file was written");
+    insta::assert_snapshot!(name, out.transcript());
+}
+
+#[test]
+fn missing_text_column_lists_the_columns() {
+    bad_input("missing_text_column", "c.csv", b"actor,date,body\nKremlin,2025-01-01,hello\n", &[]);
+}
+
+#[test]
+fn unparseable_date_shows_row_and_value() {
+    bad_input("unparseable_date", "c.csv", b"actor,date,text\nA,2025-01-01,one\nB,14/08/2025,two\n", &[]);
+}
+
+#[test]
+fn invalid_utf8_names_the_line() {
+    bad_input("invalid_utf8", "c.csv", b"actor,date,text\nA,2025-01-01,ok\nB,2025-01-02,caf\xe9\n", &[]);
+}
+
+#[test]
+fn malformed_json_line_names_the_line() {
+    let jsonl = b"{\"actor\":\"A\",\"date\":\"2025-01-01\",\"text\":\"fine\"}\n{\"actor\":\"B\",\"date\":\"2025-01-02\",\"text\":\"broken\"\n";
+    bad_input("malformed_json_line", "c.jsonl", jsonl, &[]);
+}
+
+#[test]
+fn empty_file_is_rejected() {
+    bad_input("empty_file", "c.csv", b"", &[]);
+}
+
+#[test]
+fn header_only_file_is_rejected() {
+    bad_input("header_only_file", "c.csv", b"actor,date,text\n", &[]);
+}
+
+#[test]
+fn empty_text_names_the_row() {
+    bad_input("empty_text", "c.csv", b"actor,date,text\nA,2025-01-01,ok\nB,2025-01-02,\"   \"\n", &[]);
+}
+
+#[test]
+fn missing_mapped_column_is_named() {
+    bad_input("missing_mapped_column", "c.csv", CORPUS.as_bytes(), &["--date-col", "published"]);
+}
+
+#[test]
+fn skip_invalid_drops_bad_rows_and_says_so() {
+    let dir = with_corpus("c.csv", b"actor,date,text\nA,2025-01-01,ok\nB,14/08/2025,two\nC,2025-01-03,\" \"\n");
+    let model = bert();
+    let out = stance(
+        dir.path(),
+        &["score", "c.csv", "--target", "x", "--model", &model, "--skip-invalid", "--out", "s.parquet"],
+    );
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    insta::assert_snapshot!(out.transcript());
+    let show = stance(dir.path(), &["show", "s.parquet", "--metadata"]);
+    assert!(show.stdout.contains("input.corpus.skipped_rows: 2"), "{}", show.stdout);
+}
+
+#[test]
+fn model_errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.csv"), CORPUS).unwrap();
+    let mut transcripts = String::new();
+    for model in ["not-a-model", "MoritzLaurer/deberta-v3-base-zeroshot-v2.0", "deberta-zeroshot", "bart-mnli"] {
+        let out = stance(dir.path(), &["score", "c.csv", "--target", "x", "--model", model]);
+        assert_eq!(out.code, 2);
+        transcripts.push_str(&format!("$ --model {model}\n{}\n", out.transcript()));
+    }
+    let empty = dir.path().join("empty-model");
+    std::fs::create_dir(&empty).unwrap();
+    let out = stance(dir.path(), &["score", "c.csv", "--target", "x", "--model", "empty-model"]);
+    transcripts.push_str(&format!("$ --model empty-model\n{}\n", out.transcript()));
+    insta::assert_snapshot!(transcripts);
+}
+
+#[test]
+fn usage_errors_exit_1_and_bad_targets_exit_2() {
+    let dir = with_corpus("c.csv", CORPUS.as_bytes());
+    let usage = stance(dir.path(), &["score", "c.csv", "--target", "x"]);
+    assert_eq!(usage.code, 1, "{}", usage.transcript());
+    std::fs::write(dir.path().join("t.toml"), "[[target]]\nnam = \"typo\"\n").unwrap();
+    let targets = stance(dir.path(), &["score", "c.csv", "--targets", "t.toml", "--model", &bert()]);
+    assert_eq!(targets.code, 2);
+    insta::assert_snapshot!(targets.transcript());
+    let extension = stance(dir.path(), &["score", "c.csv", "--target", "x", "--model", &bert(), "--out", "s.xlsx"]);
+    assert_eq!(extension.code, 2);
+    insta::assert_snapshot!("unknown_output_extension", extension.transcript());
+}
+
+/// A write killed part-way (the file-size limit kills the process with SIGXFSZ while it
+/// writes) leaves neither a partial table nor a damaged earlier one under the output name.
+#[test]
+fn interrupted_write_leaves_no_partial_output() {
+    let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
+    let previous = b"an earlier result that must survive";
+    std::fs::write(dir.path().join("scores.parquet"), previous).unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("stance");
+    let status = std::process::Command::new("bash")
+        .current_dir(dir.path())
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 1; exec '{}' score corpus.csv --target x --model '{}' --out scores.parquet",
+            binary.display(),
+            bert()
+        ))
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the size limit should have stopped the write");
+    assert_eq!(std::fs::read(dir.path().join("scores.parquet")).unwrap(), previous);
+}
