@@ -1,1 +1,2 @@
 //! The candle backend (pure Rust; default). One file per architecture.
+pub mod deberta_v2;
