@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use candle_core::{bail, DType, Device, Module, Result, Tensor, D};
+use candle_core::{bail, DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
 use serde::{Deserialize, Deserializer};
 
@@ -161,7 +161,9 @@ mod defaults {
 }
 
 /// transformers lower-cases and splits the legacy string form; a list is taken as written.
-fn deserialize_pos_att_type<'de, D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Vec<String>, D::Error> {
+fn deserialize_pos_att_type<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<String>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
@@ -348,10 +350,7 @@ struct DisentangledSelfAttention {
     pos_query_proj: Option<Linear>,
     num_heads: usize,
     head_size: usize,
-    relative_attention: bool,
     share_att_key: bool,
-    c2p: bool,
-    p2c: bool,
     /// `1 + [c2p] + [p2c]`: the scores are divided by `sqrt(head_size * scale_factor)`.
     scale_factor: usize,
 }
@@ -388,10 +387,7 @@ impl DisentangledSelfAttention {
             pos_query_proj,
             num_heads: config.num_attention_heads,
             head_size,
-            relative_attention: config.relative_attention,
             share_att_key: config.share_att_key,
-            c2p,
-            p2c,
             scale_factor: 1 + usize::from(c2p) + usize::from(p2c),
         })
     }
@@ -416,10 +412,8 @@ impl DisentangledSelfAttention {
         // float32 sqrt, as transformers computes it before casting to the model dtype.
         let scale = (self.head_size as f32 * self.scale_factor as f32).sqrt();
         let mut scores = query.matmul(&divide_by(&key, scale)?.t()?)?;
-        if self.relative_attention {
-            if let Some(bias) = self.relative_bias(&query, &key, context, scale)? {
-                scores = (scores + bias)?;
-            }
+        if let Some(bias) = self.relative_bias(&query, &key, context, scale)? {
+            scores = (scores + bias)?;
         }
 
         // XSoftmax: masked scores are filled before the softmax and zeroed after it, so a fully
@@ -430,7 +424,8 @@ impl DisentangledSelfAttention {
         probs.matmul(&value)?.transpose(1, 2)?.reshape((batch, seq_len, self.num_heads * self.head_size))
     }
 
-    /// The c2p + p2c terms, `(batch, heads, seq, seq)`, each already divided by `scale`.
+    /// The c2p + p2c terms, `(batch, heads, seq, seq)`, each already divided by `scale`;
+    /// `None` without relative attention.
     fn relative_bias(
         &self,
         query: &Tensor,
@@ -444,7 +439,8 @@ impl DisentangledSelfAttention {
         let (batch, heads, seq_len, _) = query.dims4()?;
         let mut bias: Option<Tensor> = None;
         if let Some(index) = &context.c2p_index {
-            let projection = if self.share_att_key { &self.key_proj } else { self.pos_proj(&self.pos_key_proj)? };
+            let projection =
+                if self.share_att_key { &self.key_proj } else { self.pos_proj(&self.pos_key_proj)? };
             let pos_key = self.project_positions(projection, rel_embeddings)?;
             // (batch, heads, seq, 2 span), then pick column c2p_pos[q, k] of row q.
             let c2p = query.broadcast_matmul(&pos_key.t()?)?;
@@ -553,9 +549,16 @@ impl ConvLayer {
         if config.conv_groups == 0 || config.hidden_size % config.conv_groups != 0 {
             bail!("conv_groups {} does not divide hidden_size {}", config.conv_groups, config.hidden_size);
         }
-        let conv_config = Conv1dConfig { padding: (kernel - 1) / 2, groups: config.conv_groups, ..Default::default() };
+        let conv_config =
+            Conv1dConfig { padding: (kernel - 1) / 2, groups: config.conv_groups, ..Default::default() };
         Ok(Self {
-            conv: candle_nn::conv1d(config.hidden_size, config.hidden_size, kernel, conv_config, vb.pp("conv"))?,
+            conv: candle_nn::conv1d(
+                config.hidden_size,
+                config.hidden_size,
+                kernel,
+                conv_config,
+                vb.pp("conv"),
+            )?,
             act: config.conv_act,
             layer_norm: candle_nn::layer_norm(config.hidden_size, config.layer_norm_eps, vb.pp("LayerNorm"))?,
         })
@@ -596,7 +599,8 @@ impl DebertaV2Encoder {
         } else {
             None
         };
-        let conv = if config.conv_kernel_size > 0 { Some(ConvLayer::load(vb.pp("conv"), config)?) } else { None };
+        let conv =
+            if config.conv_kernel_size > 0 { Some(ConvLayer::load(vb.pp("conv"), config)?) } else { None };
         Ok(Self { layers, rel_embeddings, rel_layer_norm, conv, config: config.clone() })
     }
 
@@ -666,7 +670,9 @@ impl DebertaV2Encoder {
         let len = index.len();
         let index = index
             .into_iter()
-            .map(|i| u32::try_from(i).map_err(|_| candle_core::Error::Msg(format!("relative index {i} overflows"))))
+            .map(|i| {
+                u32::try_from(i).map_err(|_| candle_core::Error::Msg(format!("relative index {i} overflows")))
+            })
             .collect::<Result<Vec<u32>>>()?;
         Tensor::from_vec(index, len, device)
     }
@@ -691,7 +697,12 @@ impl DebertaV2Model {
 
     /// All inputs are `(batch, seq)`: integer ids, integer segment ids (ignored when the model
     /// has no token types), and a mask with 1 for real tokens and 0 for padding (any dtype).
-    pub fn forward(&self, input_ids: &Tensor, token_type_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> Result<Tensor> {
         let mask = attention_mask.to_dtype(self.dtype)?;
         let embeddings = self.embeddings.forward(input_ids, token_type_ids, &mask)?;
         self.encoder.forward(&embeddings, &mask)
@@ -720,7 +731,12 @@ impl DebertaV2ForSequenceClassification {
     }
 
     /// Logits, `(batch, num_labels)`; inputs as [`DebertaV2Model::forward`].
-    pub fn forward(&self, input_ids: &Tensor, token_type_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+    pub fn forward(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+    ) -> Result<Tensor> {
         let hidden = self.deberta.forward(input_ids, token_type_ids, attention_mask)?;
         let first = hidden.narrow(1, 0, 1)?.squeeze(1)?;
         let pooled = self.pooler_act.forward(&self.pooler.forward(&first)?)?;
@@ -739,9 +755,10 @@ mod tests {
 
     #[test]
     fn config_defaults_and_legacy_pos_att_type() {
-        let config: Config =
-            serde_json::from_str(r#"{"pos_att_type": "P2C | c2p", "id2label": {"0": "a", "1": "b", "2": "c"}}"#)
-                .unwrap();
+        let config: Config = serde_json::from_str(
+            r#"{"pos_att_type": "P2C | c2p", "id2label": {"0": "a", "1": "b", "2": "c"}}"#,
+        )
+        .unwrap();
         assert_eq!(config.pos_att_type, vec!["p2c", "c2p"]);
         assert_eq!(config.num_labels(), 3);
         assert_eq!(config.hidden_act, Activation::Gelu);
