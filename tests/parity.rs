@@ -189,7 +189,6 @@ fn xlm_roberta() {
 }
 
 #[test]
-#[ignore = "deberta_v2.rs lands from the deberta branch"]
 fn deberta_v3() {
     check_parity("deberta-v3");
 }

@@ -20,7 +20,7 @@ fn minilm() -> Model {
 #[test]
 fn embeddings_match_sentence_transformers() {
     let model = minilm();
-    assert_eq!(model.max_positions, Some(256), "sentence_bert_config.json's max_seq_length applies");
+    assert_eq!(model.max_positions, 256, "sentence_bert_config.json's max_seq_length applies");
     let reference = common::reference("minilm");
     let encoder = Encoder::new(&model.tokenizer);
     let budget = 256 - encoder.added_tokens(false);

@@ -46,6 +46,9 @@ pub trait Backend: Send + Sync {
     /// Mean of the last hidden states over real (unmasked) tokens: one row per sequence.
     fn embeddings(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, ModelError>;
 
+    /// The most tokens (special tokens included) one sequence may have.
+    fn max_sequence_length(&self) -> usize;
+
     /// Where inference runs, e.g. `cpu` or `cuda:0` (recorded in provenance).
     fn device(&self) -> String;
 

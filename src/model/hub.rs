@@ -149,7 +149,7 @@ pub fn shard_files(index_path: &Path) -> Result<Vec<String>, ModelError> {
     let text = std::fs::read_to_string(index_path)
         .map_err(|source| ModelError::Io { path: index_path.to_owned(), source })?;
     let index: Index = serde_json::from_str(&text)
-        .map_err(|source| ModelError::Config { path: index_path.to_owned(), source })?;
+        .map_err(|source| ModelError::WeightIndex { path: index_path.to_owned(), source })?;
     let mut files: Vec<String> = index.weight_map.into_values().collect();
     files.sort();
     files.dedup();

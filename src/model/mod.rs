@@ -193,8 +193,9 @@ fn sentence_transformers_max_length(folder: &Path) -> Result<Option<usize>, Mode
 pub struct Model {
     pub resolved: ResolvedModel,
     pub config: CommonConfig,
-    /// `max_position_embeddings` (less the RoBERTa padding offset), when the config has it.
-    pub max_positions: Option<usize>,
+    /// Tokens one input may have: the architecture's limit, or a sentence-transformers
+    /// `max_seq_length` when lower.
+    pub max_positions: usize,
     pub pad_token_id: u32,
     pub tokenizer: tokenizers::Tokenizer,
     pub weights_sha256: String,
@@ -215,23 +216,15 @@ impl Model {
         let tokenizer_path = folder.join("tokenizer.json");
         let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path)
             .map_err(|source| ModelError::Tokenizer { path: tokenizer_path.clone(), source })?;
-        let weights_sha256 = weights_sha256(&weight_files(folder)?)?;
+        let files = weight_files(folder)?;
+        let weights_sha256 = weights_sha256(&files)?;
         let device = candle::device_from_name(device)?;
-        let backend = candle::load(folder, &config_json, &config, &device)?;
-        let padding_offset = match config.model_type.as_str() {
-            // RoBERTa-family position ids start after the padding index.
-            "roberta" | "xlm-roberta" | "camembert" => 2,
-            _ => 0,
-        };
-        let max_positions = config_json
-            .get("max_position_embeddings")
-            .and_then(|v| v.as_u64())
-            .map(|n| (n as usize).saturating_sub(padding_offset));
+        let backend = candle::load(folder, &files, &config_json, &config, &device)?;
         // Sentence-transformers models declare the length they were trained with (256 for
         // all-MiniLM-L6-v2); their embeddings are only comparable at that truncation.
         let max_positions = match sentence_transformers_max_length(folder)? {
-            Some(limit) => Some(max_positions.map_or(limit, |m| m.min(limit))),
-            None => max_positions,
+            Some(limit) => limit.min(backend.max_sequence_length()),
+            None => backend.max_sequence_length(),
         };
         let pad_token_id = config_json.get("pad_token_id").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
         Ok(Self {

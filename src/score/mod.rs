@@ -222,7 +222,7 @@ pub fn score_texts(
         return Err(ScoreError::ZeroBatchSize);
     }
     let method = options.method.unwrap_or_else(|| default_method(model));
-    let model_limit = model.max_positions.unwrap_or(512).min(512);
+    let model_limit = model.max_positions.min(512);
     let max_length = options.max_length.unwrap_or(model_limit).min(model_limit);
     let encoder = Encoder::new(&model.tokenizer);
     let (statements, statement_of) = Tokenized::new(&encoder, texts.iter().copied())?;

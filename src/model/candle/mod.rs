@@ -7,6 +7,7 @@
 //! checkpoint root, `forward(..) -> logits`, `model()` for its encoder).
 
 pub mod bert;
+pub mod deberta_v2;
 pub mod distilbert;
 pub mod roberta;
 
@@ -20,17 +21,15 @@ use serde::Deserialize;
 use super::{Backend, CommonConfig, ModelError, TokenBatch};
 
 /// `model_type` values this backend loads.
-pub const SUPPORTED_MODEL_TYPES: &[&str] = &["bert", "distilbert", "roberta", "xlm-roberta"];
+pub const SUPPORTED_MODEL_TYPES: &[&str] = &["bert", "deberta-v2", "distilbert", "roberta", "xlm-roberta"];
 
-const WEIGHTS: &str = "model.safetensors";
-const WEIGHTS_INDEX: &str = "model.safetensors.index.json";
 /// A tensor every supported encoder has, used to find where the encoder sits in a checkpoint.
 const ENCODER_PROBE: &str = "embeddings.word_embeddings.weight";
 
 /// Activation functions by the names transformers' `ACT2FN` gives them in `config.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub enum Activation {
-    /// The exact, erf-based GELU (transformers' `gelu`).
+    /// The exact, erf-based GELU.
     #[serde(rename = "gelu")]
     Gelu,
     /// The tanh approximation of GELU (`gelu_fast` is the same formula, factored).
@@ -38,6 +37,14 @@ pub enum Activation {
     GeluTanh,
     #[serde(rename = "relu")]
     Relu,
+    #[serde(rename = "tanh")]
+    Tanh,
+    #[serde(rename = "sigmoid")]
+    Sigmoid,
+    #[serde(rename = "silu", alias = "swish")]
+    Silu,
+    #[serde(rename = "linear")]
+    Identity,
 }
 
 impl Activation {
@@ -46,6 +53,10 @@ impl Activation {
             Self::Gelu => xs.gelu_erf(),
             Self::GeluTanh => xs.gelu(),
             Self::Relu => xs.relu(),
+            Self::Tanh => xs.tanh(),
+            Self::Sigmoid => candle_nn::ops::sigmoid(xs),
+            Self::Silu => xs.silu(),
+            Self::Identity => Ok(xs.clone()),
         }
     }
 }
@@ -110,6 +121,8 @@ enum Architecture {
     RobertaClassifier(roberta::RobertaForSequenceClassification),
     DistilBert(distilbert::DistilBertModel),
     DistilBertClassifier(distilbert::DistilBertForSequenceClassification),
+    DebertaV2(deberta_v2::DebertaV2Model),
+    DebertaV2Classifier(deberta_v2::DebertaV2ForSequenceClassification),
 }
 
 /// A batch on the device: `(batch, seq)` `u32` tensors.
@@ -128,6 +141,8 @@ impl Architecture {
             Self::RobertaClassifier(m) => m.model().forward(&x.input_ids, &x.attention_mask),
             Self::DistilBert(m) => m.forward(&x.input_ids, &x.attention_mask),
             Self::DistilBertClassifier(m) => m.model().forward(&x.input_ids, &x.attention_mask),
+            Self::DebertaV2(m) => m.forward(&x.input_ids, &x.type_ids, &x.attention_mask),
+            Self::DebertaV2Classifier(m) => m.model().forward(&x.input_ids, &x.type_ids, &x.attention_mask),
         }
     }
 
@@ -137,7 +152,8 @@ impl Architecture {
             Self::BertClassifier(m) => Some(m.forward(&x.input_ids, &x.type_ids, &x.attention_mask)),
             Self::RobertaClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
             Self::DistilBertClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
-            Self::Bert(_) | Self::Roberta(_) | Self::DistilBert(_) => None,
+            Self::DebertaV2Classifier(m) => Some(m.forward(&x.input_ids, &x.type_ids, &x.attention_mask)),
+            Self::Bert(_) | Self::Roberta(_) | Self::DistilBert(_) | Self::DebertaV2(_) => None,
         }
     }
 }
@@ -201,20 +217,25 @@ impl std::fmt::Debug for CandleBackend {
 }
 
 /// Loads the model in `folder` (`config.json` already read into `config_json` and `common`)
-/// onto `device`, in f32. Weights are memory-mapped from `model.safetensors`, or from the
-/// shards a `model.safetensors.index.json` lists.
+/// onto `device`, in f32. Weights are memory-mapped from `files`: `model.safetensors`, or the
+/// shards a `model.safetensors.index.json` lists (see [`super::weight_files`]).
 pub fn load(
     folder: &Path,
+    files: &[PathBuf],
     config_json: &serde_json::Value,
     common: &CommonConfig,
     device: &Device,
 ) -> Result<CandleBackend, ModelError> {
     let config_path = folder.join("config.json");
     let config_error = |source| ModelError::Config { path: config_path.clone(), source };
-    let (files, weights) = weight_files(folder)?;
+    // Load errors name the weights file, or the index of a sharded checkpoint.
+    let weights = match files {
+        [single] => single.clone(),
+        _ => folder.join(super::hub::WEIGHTS_INDEX_FILE),
+    };
     // SAFETY: the files are mapped read-only. As with every mmap-based loader, they must not be
     // truncated or rewritten while the model is loaded; model folders are not edited in place.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, DType::F32, device) }
+    let vb = unsafe { VarBuilder::from_mmaped_safetensors(files, DType::F32, device) }
         .map_err(|source| ModelError::Weights { path: weights.clone(), source })?;
     let checkpoint = Checkpoint { vb, folder, weights, model_type: &common.model_type };
     let root = checkpoint.vb.clone();
@@ -249,7 +270,15 @@ pub fn load(
             };
             (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
         }
-        // "deberta-v2" (DeBERTa-v2/v3, mDeBERTa) goes here, from deberta_v2.rs.
+        "deberta-v2" => {
+            let config = deberta_v2::Config::deserialize(config_json).map_err(config_error)?;
+            let model = match checkpoint.layout("deberta", "classifier.weight")? {
+                Layout::Classifier => deberta_v2::DebertaV2ForSequenceClassification::load(root, &config)
+                    .map(Architecture::DebertaV2Classifier),
+                Layout::Encoder(vb) => deberta_v2::DebertaV2Model::load(vb, &config).map(Architecture::DebertaV2),
+            };
+            (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
+        }
         other => {
             return Err(ModelError::UnsupportedArchitecture {
                 model_type: other.to_owned(),
@@ -259,42 +288,6 @@ pub fn load(
         }
     };
     Ok(CandleBackend { architecture, device: device.clone(), folder: folder.to_owned(), max_sequence_length })
-}
-
-/// The safetensors files of a checkpoint, and the path errors should name.
-fn weight_files(folder: &Path) -> Result<(Vec<PathBuf>, PathBuf), ModelError> {
-    let single = folder.join(WEIGHTS);
-    if single.is_file() {
-        return Ok((vec![single.clone()], single));
-    }
-    let index = folder.join(WEIGHTS_INDEX);
-    if !index.is_file() {
-        return Err(ModelError::MissingFile {
-            folder: folder.to_owned(),
-            file: format!("{WEIGHTS} (or a sharded {WEIGHTS_INDEX})"),
-        });
-    }
-    #[derive(Deserialize)]
-    struct Index {
-        weight_map: BTreeMap<String, String>,
-    }
-    let text =
-        std::fs::read_to_string(&index).map_err(|source| ModelError::Io { path: index.clone(), source })?;
-    let parsed: Index = serde_json::from_str(&text)
-        .map_err(|source| ModelError::WeightIndex { path: index.clone(), source })?;
-    let shards: BTreeSet<&str> = parsed.weight_map.values().map(String::as_str).collect();
-    let files = shards
-        .into_iter()
-        .map(|shard| {
-            let path = folder.join(shard);
-            if path.is_file() {
-                Ok(path)
-            } else {
-                Err(ModelError::MissingFile { folder: folder.to_owned(), file: shard.to_owned() })
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((files, index))
 }
 
 /// Parses a device name: `cpu`, `cuda` (the first GPU) or `cuda:N`.
@@ -318,7 +311,7 @@ impl CandleBackend {
     pub fn has_classifier(&self) -> bool {
         !matches!(
             self.architecture,
-            Architecture::Bert(_) | Architecture::Roberta(_) | Architecture::DistilBert(_)
+            Architecture::Bert(_) | Architecture::Roberta(_) | Architecture::DistilBert(_) | Architecture::DebertaV2(_)
         )
     }
 
@@ -442,7 +435,7 @@ mod tests {
                 assert!((got - want).abs() < 1e-6, "{name}: {got} vs {want}");
             }
         }
-        assert!(serde_json::from_value::<Activation>(serde_json::json!("swish")).is_err());
+        assert!(serde_json::from_value::<Activation>(serde_json::json!("mish")).is_err());
         Ok(())
     }
 
