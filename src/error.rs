@@ -1,11 +1,14 @@
 //! The library's top-level error: one variant per stage, each keeping its source.
 
+use crate::corpus::CorpusError;
 use crate::model::ModelError;
 use crate::output::OutputError;
 use crate::targets::TargetsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Corpus(#[from] CorpusError),
     #[error(transparent)]
     Targets(#[from] TargetsError),
     #[error(transparent)]

@@ -78,7 +78,7 @@ pub fn write_table(df: &mut DataFrame, path: &Path, provenance: &Provenance) -> 
         write_atomically(&sidecar, |file| {
             serde_json::to_writer_pretty(&mut *file, &json).map_err(std::io::Error::from)?;
             file.write_all(b"\n")?;
-            Ok(())
+            Ok::<(), std::io::Error>(())
         })?;
     }
     Ok(())
