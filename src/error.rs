@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::corpus::CorpusError;
 use crate::model::ModelError;
 use crate::output::OutputError;
 use crate::score::ScoreError;
@@ -9,6 +10,8 @@ use crate::targets::TargetsError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error(transparent)]
+    Corpus(#[from] CorpusError),
     #[error(transparent)]
     Targets(#[from] TargetsError),
     #[error(transparent)]

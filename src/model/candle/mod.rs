@@ -11,7 +11,7 @@ pub mod deberta_v2;
 pub mod distilbert;
 pub mod roberta;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, DeviceLocation, Tensor};
@@ -315,11 +315,6 @@ impl CandleBackend {
         )
     }
 
-    /// The most tokens (special tokens included) one sequence may have.
-    pub fn max_sequence_length(&self) -> usize {
-        self.max_sequence_length
-    }
-
     /// Checks the batch's shape and moves it to the device; `None` for an empty batch.
     fn inputs(&self, batch: &TokenBatch) -> Result<Option<Inputs>, ModelError> {
         let cells = batch.batch_size * batch.seq_len;
@@ -360,6 +355,10 @@ impl CandleBackend {
 }
 
 impl Backend for CandleBackend {
+    fn max_sequence_length(&self) -> usize {
+        self.max_sequence_length
+    }
+
     fn logits(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, ModelError> {
         if !self.has_classifier() {
             return Err(ModelError::NoClassifier { folder: self.folder.clone() });
