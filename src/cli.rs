@@ -17,7 +17,11 @@ use stance::targets::{Stance, TargetSet, Templates};
 use crate::progress_bar::Bars;
 
 #[derive(Debug, Parser)]
-#[command(name = "stance", version, about = "Score official statements for stance toward targets, and track how stances shift")]
+#[command(
+    name = "stance",
+    version,
+    about = "Score official statements for stance toward targets, and track how stances shift"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -273,16 +277,26 @@ fn print_summary(frame: &DataFrame) -> Result<()> {
         entry.3 += 1;
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<32} {:>6} {:>7} {:>7} {:>6} {:>10}", "target", "n", "favor", "against", "none", "mean score")?;
+    writeln!(
+        out,
+        "{:<32} {:>6} {:>7} {:>7} {:>6} {:>10}",
+        "target", "n", "favor", "against", "none", "mean score"
+    )?;
     for (name, counts, total, n) in &summary {
         writeln!(
             out,
             "{:<32} {:>6} {:>7} {:>7} {:>6} {:>+10.3}",
-            name, n, counts[0], counts[1], counts[2], total / *n as f64
+            name,
+            n,
+            counts[0],
+            counts[1],
+            counts[2],
+            total / *n as f64
         )?;
     }
     writeln!(out)?;
-    let preview = frame.select(["id", "target", "score", "label"].into_iter().filter(|c| frame.column(c).is_ok()))?;
+    let preview =
+        frame.select(["id", "target", "score", "label"].into_iter().filter(|c| frame.column(c).is_ok()))?;
     writeln!(out, "{}", preview.head(Some(10)))?;
     writeln!(out, "(use --out FILE to write all {} rows)", frame.height())?;
     Ok(())
@@ -312,11 +326,19 @@ fn models(command: ModelsCommand, quiet: bool) -> Result<()> {
         ModelsCommand::Pull { id, endpoint } => {
             let hub_id = match presets::find(&id) {
                 Some(preset) => HubId { repo_id: preset.hub_id, revision: preset.revision },
-                None => HubId::parse(&id).with_context(|| format!("`{id}` is neither a preset nor a hub id org/name[@revision]"))?,
+                None => HubId::parse(&id).with_context(|| {
+                    format!("`{id}` is neither a preset nor a hub id org/name[@revision]")
+                })?,
             };
             let options = hub::PullOptions { cache, endpoint, show_progress: !quiet };
             let snapshot = hub::pull(&hub_id, &options)?;
-            writeln!(out, "{} at commit {} in {}", hub_id.repo_id, snapshot.commit, snapshot.folder.display())?;
+            writeln!(
+                out,
+                "{} at commit {} in {}",
+                hub_id.repo_id,
+                snapshot.commit,
+                snapshot.folder.display()
+            )?;
         }
         ModelsCommand::Info { model: spec } => {
             let resolved = model::resolve(&spec, &cache)?;
@@ -335,10 +357,15 @@ fn models(command: ModelsCommand, quiet: bool) -> Result<()> {
 
 fn show(args: &ShowArgs) -> Result<()> {
     let (frame, provenance) = stance::corpus::read_table(&args.file)?;
-    // polars sizes its printed tables from these variables.
+    // polars sizes its printed tables from these variables; a user's own settings win.
     std::env::set_var("POLARS_FMT_MAX_ROWS", args.rows.to_string());
-    std::env::set_var("POLARS_FMT_STR_LEN", "40");
-    std::env::set_var("POLARS_FMT_MAX_COLS", "16");
+    for (name, value) in
+        [("POLARS_FMT_STR_LEN", "32"), ("POLARS_FMT_MAX_COLS", "16"), ("POLARS_TABLE_WIDTH", "220")]
+    {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
+    }
     let mut out = std::io::stdout().lock();
     if !args.metadata {
         writeln!(out, "{frame}")?;

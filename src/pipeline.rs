@@ -39,7 +39,11 @@ pub fn score(job: &ScoreJob, command_line: &[String], reporter: &dyn Reporter) -
     let mut provenance = Provenance::for_command(command_line);
     let corpus = read_corpus(&job.corpus, &job.corpus_options)?;
     if !corpus.skipped.is_empty() {
-        reporter.note(&format!("skipped {} invalid row(s) of {} (--skip-invalid)", corpus.skipped.len(), job.corpus.display()));
+        reporter.note(&format!(
+            "skipped {} invalid row(s) of {} (--skip-invalid)",
+            corpus.skipped.len(),
+            job.corpus.display()
+        ));
     }
     provenance
         .record_input("corpus", &job.corpus)

@@ -35,7 +35,30 @@ fn stance(dir: &Path, args: &[&str]) -> Output {
             .replace(&common::repo().display().to_string(), "[REPO]")
             .replace(env!("CARGO_PKG_VERSION"), "[VERSION]")
     };
-    Output { code: output.status.code().unwrap_or(-1), stdout: redact(&output.stdout), stderr: redact(&output.stderr) }
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: redact(&output.stdout),
+        stderr: redact_durations(&redact(&output.stderr)),
+    }
+}
+
+/// Replaces durations such as `in 12.3s` with `in [TIME]`.
+fn redact_durations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" in ") {
+        let (before, after) = rest.split_at(at + 4);
+        out.push_str(before);
+        let number = after.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(after.len());
+        if number > 0 && after[number..].starts_with('s') {
+            out.push_str("[TIME]");
+            rest = &after[number + 1..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn bert() -> String {
@@ -56,7 +79,8 @@ fn with_corpus(name: &str, bytes: &[u8]) -> tempfile::TempDir {
 #[test]
 fn score_prints_a_summary_without_out() {
     let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
-    let out = stance(dir.path(), &["score", "corpus.csv", "--target", "peace negotiations", "--model", &bert()]);
+    let out =
+        stance(dir.path(), &["score", "corpus.csv", "--target", "peace negotiations", "--model", &bert()]);
     insta::assert_snapshot!(out.transcript());
 }
 
@@ -66,7 +90,16 @@ fn score_writes_parquet_that_show_prints_with_provenance() {
     let targets = common::repo().join("corpus/targets.toml");
     let score = stance(
         dir.path(),
-        &["score", "corpus.csv", "--targets", targets.to_str().unwrap(), "--model", &bert(), "--out", "scores.parquet"],
+        &[
+            "score",
+            "corpus.csv",
+            "--targets",
+            targets.to_str().unwrap(),
+            "--model",
+            &bert(),
+            "--out",
+            "scores.parquet",
+        ],
     );
     assert_eq!(score.code, 0, "{}", score.stderr);
     insta::assert_snapshot!("score_to_parquet", score.transcript());
@@ -78,10 +111,14 @@ fn score_writes_parquet_that_show_prints_with_provenance() {
 fn score_writes_csv_and_ndjson_with_provenance_sidecars() {
     let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
     for out in ["scores.csv", "scores.ndjson"] {
-        let run = stance(dir.path(), &["score", "corpus.csv", "--target", "sanctions", "--model", &bert(), "--out", out]);
+        let run = stance(
+            dir.path(),
+            &["score", "corpus.csv", "--target", "sanctions", "--model", &bert(), "--out", out],
+        );
         assert_eq!(run.code, 0, "{}", run.stderr);
         let sidecar = dir.path().join(format!("{out}.provenance.json"));
-        let provenance: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(sidecar).unwrap()).unwrap();
+        let provenance: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(sidecar).unwrap()).unwrap();
         assert_eq!(provenance["method"], "nli");
         let show = stance(dir.path(), &["show", out, "--metadata"]);
         assert!(show.stdout.contains("model.weights_sha256"), "{}", show.stdout);
@@ -156,7 +193,8 @@ fn missing_mapped_column_is_named() {
 
 #[test]
 fn skip_invalid_drops_bad_rows_and_says_so() {
-    let dir = with_corpus("c.csv", b"actor,date,text\nA,2025-01-01,ok\nB,14/08/2025,two\nC,2025-01-03,\" \"\n");
+    let dir =
+        with_corpus("c.csv", b"actor,date,text\nA,2025-01-01,ok\nB,14/08/2025,two\nC,2025-01-03,\" \"\n");
     let model = bert();
     let out = stance(
         dir.path(),
@@ -173,7 +211,9 @@ fn model_errors_say_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.csv"), CORPUS).unwrap();
     let mut transcripts = String::new();
-    for model in ["not-a-model", "MoritzLaurer/deberta-v3-base-zeroshot-v2.0", "deberta-zeroshot", "bart-mnli"] {
+    for model in
+        ["not-a-model", "MoritzLaurer/deberta-v3-base-zeroshot-v2.0", "deberta-zeroshot", "bart-mnli"]
+    {
         let out = stance(dir.path(), &["score", "c.csv", "--target", "x", "--model", model]);
         assert_eq!(out.code, 2);
         transcripts.push_str(&format!("$ --model {model}\n{}\n", out.transcript()));
@@ -194,7 +234,8 @@ fn usage_errors_exit_1_and_bad_targets_exit_2() {
     let targets = stance(dir.path(), &["score", "c.csv", "--targets", "t.toml", "--model", &bert()]);
     assert_eq!(targets.code, 2);
     insta::assert_snapshot!(targets.transcript());
-    let extension = stance(dir.path(), &["score", "c.csv", "--target", "x", "--model", &bert(), "--out", "s.xlsx"]);
+    let extension =
+        stance(dir.path(), &["score", "c.csv", "--target", "x", "--model", &bert(), "--out", "s.xlsx"]);
     assert_eq!(extension.code, 2);
     insta::assert_snapshot!("unknown_output_extension", extension.transcript());
 }

@@ -9,7 +9,8 @@ use stance::score::{score_texts, LongText, Method, ScoreOptions, ScoreRun};
 use stance::targets::TargetSet;
 
 fn demo_texts() -> Vec<String> {
-    let corpus = read_corpus(&common::repo().join("corpus/statements.csv"), &CorpusOptions::default()).unwrap();
+    let corpus =
+        read_corpus(&common::repo().join("corpus/statements.csv"), &CorpusOptions::default()).unwrap();
     let text = corpus.frame.column("text").unwrap().str().unwrap().clone();
     text.iter().map(|t| t.unwrap().to_owned()).collect()
 }
@@ -35,7 +36,7 @@ fn check(model_name: &str, method: Method, long: LongText) {
     let options = |batch_size| ScoreOptions {
         method: Some(method),
         batch_size,
-        max_length: Some(48),
+        max_length: Some(80),
         long,
         stride: 8,
         ..ScoreOptions::default()

@@ -55,11 +55,20 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
 }
 
+/// Loads a model folder as `stance` does: weight files found first, then the backend.
+fn load_dir(
+    folder: &Path,
+    json: &serde_json::Value,
+    common: &CommonConfig,
+) -> Result<CandleBackend, ModelError> {
+    let files = stance::model::weight_files(folder)?;
+    load(folder, &files, json, common, &device_from_name("cpu").expect("cpu device"))
+}
+
 fn load_fixture(name: &str) -> (CandleBackend, serde_json::Value) {
     let folder = fixtures().join("models").join(name);
     let (common, json) = CommonConfig::from_file(&folder.join("config.json")).expect("fixture config");
-    let device = device_from_name("cpu").expect("cpu device");
-    let backend = load(&folder, &json, &common, &device).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let backend = load_dir(&folder, &json, &common).unwrap_or_else(|e| panic!("{name}: {e:?}"));
     (backend, json)
 }
 
@@ -219,8 +228,7 @@ fn sharded_weights_load_like_a_single_file() {
     std::fs::copy(source.join("config.json"), dir.path().join("config.json")).expect("copy config");
 
     let (common, json) = CommonConfig::from_file(&dir.path().join("config.json")).expect("config");
-    let sharded =
-        load(dir.path(), &json, &common, &device_from_name("cpu").expect("cpu")).expect("sharded load");
+    let sharded = load_dir(dir.path(), &json, &common).expect("sharded load");
     let (single, _) = load_fixture("bert");
     let input: TokenBatch =
         TokenBatch::pad(&[(&[2, 40, 41, 3, 50, 3], &[0, 0, 0, 0, 1, 1]), (&[2, 60, 3], &[0, 0, 0])], 0);
@@ -228,8 +236,7 @@ fn sharded_weights_load_like_a_single_file() {
 
     // A shard the index names but the folder lacks is reported by name.
     std::fs::remove_file(dir.path().join("model-00002-of-00002.safetensors")).expect("remove shard");
-    let err =
-        load(dir.path(), &json, &common, &device_from_name("cpu").expect("cpu")).expect_err("missing shard");
+    let err = load_dir(dir.path(), &json, &common).expect_err("missing shard");
     assert!(
         matches!(&err, ModelError::MissingFile { file, .. } if file == "model-00002-of-00002.safetensors"),
         "{err:?}"
@@ -240,17 +247,16 @@ fn sharded_weights_load_like_a_single_file() {
 fn unsupported_or_incomplete_folders_fail_clearly() {
     let source = fixtures().join("models").join("bert");
     let dir = tempfile::tempdir().expect("temp dir");
-    let cpu = device_from_name("cpu").expect("cpu");
 
     let (common, json) = CommonConfig::from_file(&source.join("config.json")).expect("config");
-    let err = load(dir.path(), &json, &common, &cpu).expect_err("no weights");
+    let err = load_dir(dir.path(), &json, &common).expect_err("no weights");
     assert!(matches!(err, ModelError::MissingFile { .. }), "{err:?}");
 
     std::fs::copy(source.join("model.safetensors"), dir.path().join("model.safetensors")).expect("copy");
     let mut bart = json.clone();
     bart["model_type"] = "bart".into();
     let bart_common: CommonConfig = serde_json::from_value(bart.clone()).expect("common");
-    let err = load(dir.path(), &bart, &bart_common, &cpu).expect_err("bart");
+    let err = load_dir(dir.path(), &bart, &bart_common).expect_err("bart");
     assert!(
         matches!(&err, ModelError::UnsupportedArchitecture { model_type, .. } if model_type == "bart"),
         "{err:?}"
@@ -260,12 +266,12 @@ fn unsupported_or_incomplete_folders_fail_clearly() {
     let mut distil = json.clone();
     distil["model_type"] = "distilbert".into();
     let distil_common: CommonConfig = serde_json::from_value(distil.clone()).expect("common");
-    let err = load(dir.path(), &distil, &distil_common, &cpu).expect_err("wrong architecture");
+    let err = load_dir(dir.path(), &distil, &distil_common).expect_err("wrong architecture");
     assert!(matches!(err, ModelError::Weights { .. }), "{err:?}");
 
     let mut relative = json.clone();
     relative["position_embedding_type"] = "relative_key".into();
-    let err = load(dir.path(), &relative, &common, &cpu).expect_err("relative positions");
+    let err = load_dir(dir.path(), &relative, &common).expect_err("relative positions");
     assert!(matches!(err, ModelError::Config { .. }), "{err:?}");
 }
 

@@ -33,7 +33,8 @@ fn embeddings_match_sentence_transformers() {
         })
         .collect();
     assert!(sequences.iter().any(|s| s.ids.len() == 256), "the long sentence reaches the limit");
-    let rows: Vec<(&[u32], &[u32])> = sequences.iter().map(|s| (s.ids.as_slice(), s.type_ids.as_slice())).collect();
+    let rows: Vec<(&[u32], &[u32])> =
+        sequences.iter().map(|s| (s.ids.as_slice(), s.type_ids.as_slice())).collect();
     let embeddings = model.backend.embeddings(&TokenBatch::pad(&rows, model.pad_token_id)).unwrap();
     let mut worst = 0f32;
     for (got, expected) in embeddings.iter().zip(reference["embeddings"].as_array().unwrap()) {

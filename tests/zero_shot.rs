@@ -13,7 +13,8 @@ fn check(name: &str) {
     let reference = common::reference(name);
     let zero_shot = &reference["zero_shot"];
     let template = zero_shot["hypothesis_template"].as_str().unwrap();
-    let labels: Vec<&str> = zero_shot["candidate_labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    let labels: Vec<&str> =
+        zero_shot["candidate_labels"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
     assert_eq!(labels.len(), 3, "the fixture's candidate labels stand for favor/against/none");
     let hypotheses = [0, 1, 2].map(|i| template.replace("{}", labels[i]));
     let targets = common::single_target("fixture", hypotheses);
@@ -23,7 +24,8 @@ fn check(name: &str) {
     let run = score_texts(&texts, &targets, &model, &options, &Silent).unwrap();
     let mut worst = 0f32;
     for (i, result) in results.iter().enumerate() {
-        let expected: Vec<f32> = result["scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
+        let expected: Vec<f32> =
+            result["scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32).collect();
         let got = run.get(i, 0).probs;
         for s in 0..3 {
             worst = worst.max((got[s] - expected[s]).abs());

@@ -47,7 +47,8 @@ impl HubId {
         let valid = |part: &str| {
             !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
         };
-        (valid(org) && valid(name)).then(|| Self { repo_id: repo_id.to_owned(), revision: revision.to_owned() })
+        (valid(org) && valid(name))
+            .then(|| Self { repo_id: repo_id.to_owned(), revision: revision.to_owned() })
     }
 
     fn repo_dir(&self, cache: &Path) -> PathBuf {
@@ -164,7 +165,10 @@ mod tests {
     fn hub_ids_parse() {
         assert_eq!(
             HubId::parse("MoritzLaurer/deberta-v3-base-zeroshot-v2.0@abc"),
-            Some(HubId { repo_id: "MoritzLaurer/deberta-v3-base-zeroshot-v2.0".into(), revision: "abc".into() })
+            Some(HubId {
+                repo_id: "MoritzLaurer/deberta-v3-base-zeroshot-v2.0".into(),
+                revision: "abc".into()
+            })
         );
         assert_eq!(HubId::parse("org/name").unwrap().revision, "main");
         assert_eq!(HubId::parse("noslash"), None);

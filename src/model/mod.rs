@@ -113,7 +113,12 @@ pub struct ResolvedModel {
 pub fn resolve(spec: &str, cache: &Path) -> Result<ResolvedModel, ModelError> {
     let path = Path::new(spec);
     if path.is_dir() {
-        return Ok(ResolvedModel { folder: path.to_owned(), id: spec.to_owned(), revision: None, preset: None });
+        return Ok(ResolvedModel {
+            folder: path.to_owned(),
+            id: spec.to_owned(),
+            revision: None,
+            preset: None,
+        });
     }
     let (id, preset) = if let Some(preset) = presets::find(spec) {
         if !preset.supported {
@@ -183,7 +188,8 @@ fn sentence_transformers_max_length(folder: &Path) -> Result<Option<usize>, Mode
     if !path.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|source| ModelError::Config { path: path.clone(), source })?;
     Ok(value.get("max_seq_length").and_then(|v| v.as_u64()).map(|n| n as usize))

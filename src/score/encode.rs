@@ -67,7 +67,8 @@ impl Encoder {
         part.truncate(range.end, 0, TruncationDirection::Right);
         part.truncate(range.end - range.start, 0, TruncationDirection::Left);
         part.take_overflowing();
-        let joined = self.tokenizer.post_process(part, hypothesis.cloned(), true).map_err(ModelError::Tokenize)?;
+        let joined =
+            self.tokenizer.post_process(part, hypothesis.cloned(), true).map_err(ModelError::Tokenize)?;
         Ok(Sequence { ids: joined.get_ids().to_vec(), type_ids: joined.get_type_ids().to_vec() })
     }
 }

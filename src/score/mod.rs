@@ -191,7 +191,10 @@ struct Tokenized {
 }
 
 impl Tokenized {
-    fn new<'a>(encoder: &Encoder, texts: impl IntoIterator<Item = &'a str>) -> Result<(Self, Vec<usize>), ModelError> {
+    fn new<'a>(
+        encoder: &Encoder,
+        texts: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(Self, Vec<usize>), ModelError> {
         let mut tokenized = Self { index: HashMap::new(), encodings: Vec::new() };
         let mut positions = Vec::new();
         for text in texts {
@@ -304,8 +307,11 @@ pub fn score_texts(
     let (outputs, batches) = run_model(model, &set.sequences, options.batch_size, want_embeddings, reporter)?;
 
     let nli = if method == Method::Nli { Some(NliRule::new(model, options.per_hypothesis)?) } else { None };
-    let classifier =
-        if method == Method::Classifier { Some(ClassifierRule::new(model, &options.label_map)?) } else { None };
+    let classifier = if method == Method::Classifier {
+        Some(ClassifierRule::new(model, &options.label_map)?)
+    } else {
+        None
+    };
 
     let mut scores = Vec::with_capacity(texts.len() * targets.targets.len());
     for &u in &statement_of {
@@ -313,12 +319,15 @@ pub fn score_texts(
             let plan = &plans[u][if method == Method::Nli { t } else { 0 }];
             let probs = match method {
                 Method::Embedding => {
-                    let prototypes = [0, 1, 2].map(|s| outputs[prototype_sequences[hypothesis_of[t * 3 + s]]].as_slice());
+                    let prototypes =
+                        [0, 1, 2].map(|s| outputs[prototype_sequences[hypothesis_of[t * 3 + s]]].as_slice());
                     embedding_probs(&plan.chunks, &outputs, &set.sequences, prototypes, options.temperature)
                 }
                 Method::Nli => {
                     let rule = nli.as_ref().expect("rule built for nli");
-                    mean_over_chunks(&plan.chunks, |chunk| rule.probs(chunk.map(|seq| outputs[seq].as_slice())))?
+                    mean_over_chunks(&plan.chunks, |chunk| {
+                        rule.probs(chunk.map(|seq| outputs[seq].as_slice()))
+                    })?
                 }
                 Method::Classifier => {
                     let rule = classifier.as_ref().expect("rule built for classifier");
@@ -362,7 +371,8 @@ fn run_model(
         let rows: Vec<(&[u32], &[u32])> =
             group.iter().map(|&i| (sequences[i].ids.as_slice(), sequences[i].type_ids.as_slice())).collect();
         let batch = TokenBatch::pad(&rows, model.pad_token_id);
-        let result = if embeddings { model.backend.embeddings(&batch)? } else { model.backend.logits(&batch)? };
+        let result =
+            if embeddings { model.backend.embeddings(&batch)? } else { model.backend.logits(&batch)? };
         for (&i, row) in group.iter().zip(result) {
             outputs[i] = row;
         }

@@ -7,7 +7,17 @@ use crate::targets::TargetSet;
 
 /// Leading columns of every scores table, in order; the corpus's other columns follow.
 pub const SCORE_COLUMNS: [&str; 11] = [
-    "id", "actor", "date", "target", "p_favor", "p_against", "p_none", "score", "label", "truncated", "n_chunks",
+    "id",
+    "actor",
+    "date",
+    "target",
+    "p_favor",
+    "p_against",
+    "p_none",
+    "score",
+    "label",
+    "truncated",
+    "n_chunks",
 ];
 
 /// Joins `corpus` (one row per statement, as read) with `run`: every corpus row repeated once
@@ -17,8 +27,9 @@ pub const SCORE_COLUMNS: [&str; 11] = [
 pub fn scores_frame(corpus: &DataFrame, targets: &TargetSet, run: &ScoreRun) -> PolarsResult<DataFrame> {
     let n_targets = targets.targets.len();
     let height = corpus.height() * n_targets;
-    let repeat: IdxCa =
-        (0..corpus.height() as IdxSize).flat_map(|i| std::iter::repeat_n(i, n_targets)).collect_ca("row".into());
+    let repeat: IdxCa = (0..corpus.height() as IdxSize)
+        .flat_map(|i| std::iter::repeat_n(i, n_targets))
+        .collect_ca("row".into());
     let repeated = corpus.take(&repeat)?;
 
     let target: Vec<&str> =

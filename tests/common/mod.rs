@@ -35,7 +35,10 @@ pub fn minilm_dir() -> PathBuf {
 /// One target whose three hypotheses are given verbatim.
 pub fn single_target(name: &str, hypotheses: [String; 3]) -> TargetSet {
     let [favor, against, none] = hypotheses;
-    TargetSet { templates: Templates::default(), targets: vec![Target { name: name.to_owned(), favor, against, none }] }
+    TargetSet {
+        templates: Templates::default(),
+        targets: vec![Target { name: name.to_owned(), favor, against, none }],
+    }
 }
 
 pub fn reference(name: &str) -> serde_json::Value {

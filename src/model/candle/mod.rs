@@ -275,7 +275,9 @@ pub fn load(
             let model = match checkpoint.layout("deberta", "classifier.weight")? {
                 Layout::Classifier => deberta_v2::DebertaV2ForSequenceClassification::load(root, &config)
                     .map(Architecture::DebertaV2Classifier),
-                Layout::Encoder(vb) => deberta_v2::DebertaV2Model::load(vb, &config).map(Architecture::DebertaV2),
+                Layout::Encoder(vb) => {
+                    deberta_v2::DebertaV2Model::load(vb, &config).map(Architecture::DebertaV2)
+                }
             };
             (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
         }
@@ -311,7 +313,10 @@ impl CandleBackend {
     pub fn has_classifier(&self) -> bool {
         !matches!(
             self.architecture,
-            Architecture::Bert(_) | Architecture::Roberta(_) | Architecture::DistilBert(_) | Architecture::DebertaV2(_)
+            Architecture::Bert(_)
+                | Architecture::Roberta(_)
+                | Architecture::DistilBert(_)
+                | Architecture::DebertaV2(_)
         )
     }
 
