@@ -10,6 +10,8 @@ use polars::prelude::*;
 
 use crate::provenance::Provenance;
 
+pub mod plot;
+
 /// Table file formats, chosen by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableFormat {
@@ -78,7 +80,7 @@ pub fn write_table(df: &mut DataFrame, path: &Path, provenance: &Provenance) -> 
         write_atomically(&sidecar, |file| {
             serde_json::to_writer_pretty(&mut *file, &json).map_err(std::io::Error::from)?;
             file.write_all(b"\n")?;
-            Ok(())
+            Ok::<(), std::io::Error>(())
         })?;
     }
     Ok(())
