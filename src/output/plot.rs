@@ -62,11 +62,13 @@ pub const MIN_WIDTH: u32 = 480;
 pub const MIN_HEIGHT: u32 = 300;
 /// Device pixels per CSS pixel in PNG output (192 dpi at the CSS 96 dpi), sharp enough for print.
 pub const PNG_DENSITY: u32 = 2;
-/// PNG pixels are the average of SUPERSAMPLE × SUPERSAMPLE rendered pixels: plotters' raster
-/// backend does not anti-alias lines or polygon edges.
+/// PNG pixels are the average of up to SUPERSAMPLE × SUPERSAMPLE rendered pixels: plotters'
+/// raster backend does not anti-alias lines or polygon edges.
 const SUPERSAMPLE: u32 = 3;
-/// Largest CSS size accepted, so a typo cannot ask for gigabytes of raster memory.
-const MAX_SIDE: u32 = 8000;
+/// Largest raster rendered before downsampling; very large figures get less supersampling.
+const MAX_RENDER_BYTES: u64 = 400 << 20;
+/// Largest CSS size accepted.
+pub const MAX_SIDE: u32 = 4000;
 
 /// Image formats, chosen by extension; a path without an extension gets SVG.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -650,7 +652,7 @@ fn tick_labels(step: TickStep, dates: &[NaiveDate]) -> Vec<Tick> {
 
 /// Ticks for `[from, to]` in `plot_width` pixels: the finest step, no finer than the data's
 /// cadence, whose labels fit side by side and that gives at least two ticks; failing that, the
-/// finest step of any size that does.
+/// finest step of any size that does; failing that, a single tick.
 fn choose_ticks(
     from: i32,
     to: i32,
@@ -661,6 +663,7 @@ fn choose_ticks(
     let finest = TICK_STEPS.iter().position(|s| *s == finest).unwrap_or(0);
     let span = f64::from((to - from).max(1));
     let mut fallback = None;
+    let mut single = None;
     for (i, step) in TICK_STEPS.into_iter().enumerate() {
         let ticks = tick_labels(step, &tick_dates(step, from, to));
         let mut widest: f64 = 0.0;
@@ -673,7 +676,12 @@ fn choose_ticks(
             TickStep::Months(n) => 28.0 * f64::from(n),
             TickStep::Years(n) => 365.0 * f64::from(n),
         };
-        if days / span * plot_width < widest + 14.0 || ticks.len() < 2 {
+        if days / span * plot_width < widest + 14.0 || ticks.is_empty() {
+            continue;
+        }
+        if ticks.len() == 1 {
+            // A span of a day or a single period: one tick is all there is.
+            single.get_or_insert(ticks);
             continue;
         }
         if i >= finest {
@@ -681,7 +689,7 @@ fn choose_ticks(
         }
         fallback.get_or_insert(ticks);
     }
-    Ok(fallback.unwrap_or_default())
+    Ok(fallback.or(single).unwrap_or_default())
 }
 
 /// How long the trend periods are, read from the data.
@@ -769,7 +777,6 @@ struct Chart {
     x_to: f64,
     ticks: Vec<Tick>,
     x_label: String,
-    y_label_x: f64,
     /// The y label's font size: smaller than [`LABEL_SIZE`] when the plot is too short for it.
     y_label_size: f64,
     /// Legend font size and line spacing: smaller than [`LEGEND_SIZE`] and [`LEGEND_ROW`] when
@@ -838,7 +845,6 @@ impl Chart {
             .iter()
             .map(|v| text_width(&y_tick_label(*v), TICK_SIZE))
             .try_fold(0.0_f64, |acc, w| w.map(|w| acc.max(w)))?;
-        let y_label_x = MARGIN;
         let plot_left = MARGIN + LABEL_SIZE + 10.0 + y_tick_width + TICK_LENGTH + 4.0;
         let plot_right = legend_left - 24.0;
         let plot_width = plot_right - plot_left;
@@ -895,7 +901,6 @@ impl Chart {
             x_to,
             ticks,
             x_label,
-            y_label_x,
             y_label_size,
             legend_size,
             legend_row,
@@ -1252,7 +1257,7 @@ fn draw_chart<DB: DrawingBackend>(canvas: &Canvas<DB>, chart: &Chart) -> DrawRes
         TEXT,
         HPos::Center,
     )?;
-    let y_label_at = (chart.y_label_x + LABEL_SIZE - chart.y_label_size, (plot.top + plot.bottom) / 2.0);
+    let y_label_at = (MARGIN + LABEL_SIZE - chart.y_label_size, (plot.top + plot.bottom) / 2.0);
     canvas.vertical_text(Y_LABEL, y_label_at, chart.y_label_size, TEXT)?;
     canvas.text(&chart.title, (MARGIN, MARGIN), TITLE_SIZE, TEXT, HPos::Left)?;
 
@@ -1309,7 +1314,10 @@ fn render_svg(chart: &Chart, width: u32, height: u32) -> Result<String, PlotErro
 }
 
 fn render_png(chart: &Chart, width: u32, height: u32, out: &Path) -> Result<Vec<u8>, PlotError> {
-    let scale = PNG_DENSITY * SUPERSAMPLE;
+    let render_bytes = |factor: u32| u64::from(width * factor) * u64::from(height * factor) * 3;
+    let supersample =
+        (1..=SUPERSAMPLE).rev().find(|&s| render_bytes(PNG_DENSITY * s) <= MAX_RENDER_BYTES).unwrap_or(1);
+    let scale = PNG_DENSITY * supersample;
     let (big_w, big_h) = (width * scale, height * scale);
     let mut big = vec![0u8; big_w as usize * big_h as usize * 3];
     {
@@ -1319,7 +1327,7 @@ fn render_png(chart: &Chart, width: u32, height: u32, out: &Path) -> Result<Vec<
         canvas.area.present().map_err(draw_error(ImageFormat::Png))?;
     }
     let (w, h) = (width * PNG_DENSITY, height * PNG_DENSITY);
-    let pixels = downsample(&big, big_w as usize, w as usize, h as usize, SUPERSAMPLE as usize);
+    let pixels = downsample(&big, big_w as usize, w as usize, h as usize, supersample as usize);
     let mut bytes = Vec::new();
     let encode = |source| PlotError::EncodePng { path: out.to_owned(), source };
     {
@@ -1402,6 +1410,12 @@ mod tests {
         assert_eq!(narrow, ["Jan 2023", "Jul 2023", "Jan 2024", "Jul 2024"]);
         let decades = labels(day(1990, 1, 1), day(2024, 12, 31), 500.0);
         assert!(decades.len() >= 2 && decades.iter().all(|l| l.len() == 4), "{decades:?}");
+    }
+
+    #[test]
+    fn a_single_day_gets_one_tick() {
+        let ticks = choose_ticks(day(2025, 8, 1), day(2025, 8, 1), 600.0, Some(Cadence::Daily)).unwrap();
+        assert_eq!(ticks.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(), ["1 Aug"]);
     }
 
     #[test]
