@@ -10,6 +10,8 @@ use polars::prelude::*;
 
 use crate::provenance::Provenance;
 
+pub mod plot;
+
 /// Table file formats, chosen by extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableFormat {

@@ -1,0 +1,262 @@
+//! Trend charts drawn from a generated trends table: 3 actors × 8 months, one actor with an
+//! empty month, one month with a single statement (no CI), and one detected shift.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use polars::prelude::*;
+use stance::output::plot::{render_trend_chart, PlotError, PlotOptions, PNG_DENSITY};
+
+const TARGET: &str = "peace negotiations";
+const ACTORS: [&str; 3] = ["Kremlin", "White House", "Kyiv"];
+/// Okabe–Ito blue, vermillion, bluish green: the first three line colours, by actor name order.
+const COLOURS: [(&str, &str); 3] = [("Kremlin", "#0072B2"), ("Kyiv", "#D55E00"), ("White House", "#009E73")];
+
+fn days(date: NaiveDate) -> i32 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as i32
+}
+
+fn dates(name: &str, values: Vec<i32>) -> Column {
+    Column::new(name.into(), values).cast(&DataType::Date).unwrap()
+}
+
+/// Monthly trends for January–August 2025, plus one row of another target.
+fn trends() -> DataFrame {
+    let (mut actor, mut target, mut start, mut end) = (vec![], vec![], vec![], vec![]);
+    let (mut n, mut mean, mut low, mut high) = (vec![], vec![], vec![], vec![]);
+    for (a, name) in ACTORS.iter().enumerate() {
+        for month in 1..=8u32 {
+            let first = NaiveDate::from_ymd_opt(2025, month, 1).unwrap();
+            let last = NaiveDate::from_ymd_opt(2025, month + 1, 1).unwrap().pred_opt().unwrap();
+            // Kyiv said nothing in May; the Kremlin said one thing in March.
+            let count: u32 = match (*name, month) {
+                ("Kyiv", 5) => 0,
+                ("Kremlin", 3) => 1,
+                _ => 12,
+            };
+            let level = match *name {
+                "Kremlin" if month >= 6 => 0.35,
+                "Kremlin" => -0.2,
+                "White House" => 0.5 - 0.05 * f64::from(month),
+                _ => -0.5 + 0.04 * f64::from(month) + 0.02 * a as f64,
+            };
+            actor.push(*name);
+            target.push(TARGET);
+            start.push(days(first));
+            end.push(days(last));
+            n.push(count);
+            mean.push((count > 0).then_some(level));
+            low.push((count > 1).then_some(level - 0.15));
+            high.push((count > 1).then_some(level + 0.15));
+        }
+    }
+    actor.push("Kremlin");
+    target.push("sanctions on Russia");
+    start.push(days(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap()));
+    end.push(days(NaiveDate::from_ymd_opt(2025, 1, 31).unwrap()));
+    n.push(3);
+    mean.push(Some(-0.8));
+    low.push(Some(-0.9));
+    high.push(Some(-0.7));
+    DataFrame::new_infer_height(vec![
+        Column::new("actor".into(), actor),
+        Column::new("target".into(), target),
+        dates("period_start", start),
+        dates("period_end", end),
+        Column::new("n".into(), n),
+        Column::new("mean".into(), mean),
+        Column::new("ci_low".into(), low),
+        Column::new("ci_high".into(), high),
+    ])
+    .unwrap()
+}
+
+/// The Kremlin's shift on 10 June 2025, as a datetime like `stance shift` may write.
+fn shifts() -> DataFrame {
+    let date = days(NaiveDate::from_ymd_opt(2025, 6, 10).unwrap());
+    let micros = i64::from(date) * 86_400_000_000 + 9 * 3_600_000_000;
+    DataFrame::new_infer_height(vec![
+        Column::new("actor".into(), ["Kremlin", "Kremlin"]),
+        Column::new("target".into(), [TARGET, "sanctions on Russia"]),
+        Column::new("date".into(), [micros, micros])
+            .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
+            .unwrap(),
+        Column::new("delta".into(), [0.45, -0.3]),
+        Column::new("p_adjusted".into(), [0.004, 0.03]),
+        Column::new("before_mean".into(), [-0.2, -0.5]),
+        Column::new("after_mean".into(), [0.25, -0.8]),
+    ])
+    .unwrap()
+}
+
+/// The contents of the SVG's `<text>` elements, in document order.
+fn texts(svg: &str) -> Vec<&str> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|e| Some(e.split_once('>')?.1.split_once("</text>")?.0.trim()))
+        .collect()
+}
+
+fn has_text(svg: &str, text: &str) -> bool {
+    texts(svg).contains(&text)
+}
+
+fn text_position(svg: &str, text: &str) -> Option<usize> {
+    texts(svg).iter().position(|t| *t == text)
+}
+
+/// `<polyline>` elements drawn in `colour` at the data line width.
+fn lines_in(svg: &str, colour: &str) -> usize {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|e| e.contains(&format!("stroke=\"{colour}\"")) && e.contains("stroke-width=\"2\""))
+        .count()
+}
+
+#[test]
+fn svg_chart_has_lines_legend_shift_and_month_ticks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chart.svg");
+    render_trend_chart(&trends(), Some(&shifts()), &PlotOptions::new(TARGET), &out).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+
+    // One legend sample per actor plus its line pieces: Kyiv's empty May breaks its line in two.
+    for (actor, colour) in COLOURS {
+        let pieces = if actor == "Kyiv" { 2 } else { 1 };
+        assert_eq!(lines_in(&svg, colour), pieces + 1, "{actor} ({colour})");
+        assert!(has_text(&svg, actor), "legend names {actor}");
+    }
+    assert!(has_text(&svg, "\u{394} +0.45 (10 Jun)"), "shift label");
+    assert!(!svg.contains("\u{2212}0.30"), "the shift of another target is not drawn");
+    for month in ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug"] {
+        assert!(has_text(&svg, &format!("{month} 2025")), "tick {month} 2025");
+    }
+    assert!(has_text(&svg, "Stance toward peace negotiations"));
+    assert!(has_text(&svg, "stance score (favor \u{2212} against)"));
+    assert!(has_text(&svg, "date (monthly means)"));
+    // Text names a generic family only: nothing depends on the machine's fonts.
+    assert!(svg.contains("font-family=\"sans-serif\""));
+    assert!(!svg.contains("DejaVu"));
+    assert_eq!(leftovers(dir.path()), ["chart.svg"]);
+}
+
+#[test]
+fn png_chart_is_written_at_print_density() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chart.png");
+    let options = PlotOptions { width: 640, height: 400, ..PlotOptions::new(TARGET) };
+    render_trend_chart(&trends(), Some(&shifts()), &options, &out).unwrap();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&out).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    assert_eq!((info.width, info.height), (640 * PNG_DENSITY, 400 * PNG_DENSITY));
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    reader.next_frame(&mut pixels).unwrap();
+    // Each actor's colour is present (lines and legend), so the chart is not blank.
+    for (actor, colour) in COLOURS {
+        let rgb: Vec<u8> =
+            (0..3).map(|i| u8::from_str_radix(&colour[1 + 2 * i..3 + 2 * i], 16).unwrap()).collect();
+        let hits = pixels.chunks(3).filter(|p| *p == rgb.as_slice()).count();
+        assert!(hits > 500, "{actor}: {hits} pixels of {colour}");
+    }
+    assert_eq!(leftovers(dir.path()), ["chart.png"]);
+}
+
+#[test]
+fn actors_are_filtered_and_ordered_as_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chart.svg");
+    let options = PlotOptions {
+        actors: Some(vec!["White House".into(), "Kremlin".into()]),
+        title: Some("Two actors".into()),
+        ..PlotOptions::new(TARGET)
+    };
+    render_trend_chart(&trends(), Some(&shifts()), &options, &out).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(!has_text(&svg, "Kyiv"));
+    assert!(has_text(&svg, "Two actors"));
+    // The first actor asked for gets the first colour.
+    assert_eq!(lines_in(&svg, "#0072B2"), 2);
+    assert!(text_position(&svg, "White House").unwrap() < text_position(&svg, "Kremlin").unwrap());
+    assert!(svg.contains("\u{394} +0.45"));
+}
+
+#[test]
+fn unknown_target_lists_the_available_ones_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chart.svg");
+    let err = render_trend_chart(&trends(), None, &PlotOptions::new("ceasefire"), &out).unwrap_err();
+    assert!(matches!(err, PlotError::UnknownTarget { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("`ceasefire`"), "{message}");
+    assert!(
+        message.contains("`peace negotiations`") && message.contains("`sanctions on Russia`"),
+        "{message}"
+    );
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn unknown_actor_is_named_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chart.png");
+    let options =
+        PlotOptions { actors: Some(vec!["Kremlin".into(), "Beijing".into()]), ..PlotOptions::new(TARGET) };
+    let err = render_trend_chart(&trends(), None, &options, &out).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("`Beijing`") && message.contains("`Kyiv`"), "{message}");
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn bad_tables_and_paths_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let svg = dir.path().join("chart.svg");
+    let options = PlotOptions::new(TARGET);
+
+    let no_mean = trends().drop("mean").unwrap();
+    let message = render_trend_chart(&no_mean, None, &options, &svg).unwrap_err().to_string();
+    assert!(message.contains("trends table has no column `mean`"), "{message}");
+
+    let mut text_dates = trends();
+    text_dates.with_column(Column::new("period_start".into(), vec!["2025-01-01"; 25])).unwrap();
+    let message = render_trend_chart(&text_dates, None, &options, &svg).unwrap_err().to_string();
+    assert!(message.contains("`period_start`") && message.contains("date"), "{message}");
+
+    let no_delta = shifts().drop("delta").unwrap();
+    let message = render_trend_chart(&trends(), Some(&no_delta), &options, &svg).unwrap_err().to_string();
+    assert!(message.contains("shifts table has no column `delta`"), "{message}");
+
+    let jpeg = dir.path().join("chart.jpg");
+    let message = render_trend_chart(&trends(), None, &options, &jpeg).unwrap_err().to_string();
+    assert!(message.contains(".svg or .png"), "{message}");
+
+    let tiny = PlotOptions { width: 100, height: 80, ..PlotOptions::new(TARGET) };
+    assert!(matches!(render_trend_chart(&trends(), None, &tiny, &svg), Err(PlotError::Size { .. })));
+
+    let mut empty = trends();
+    let nulls = Column::full_null("mean".into(), empty.height(), &DataType::Float64);
+    empty.with_column(nulls).unwrap();
+    assert!(matches!(render_trend_chart(&empty, None, &options, &svg), Err(PlotError::NoData { .. })));
+    assert!(leftovers(dir.path()).is_empty());
+}
+
+#[test]
+fn an_existing_chart_survives_a_failed_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chart.svg");
+    std::fs::write(&out, "old").unwrap();
+    assert!(render_trend_chart(&trends(), None, &PlotOptions::new("ceasefire"), &out).is_err());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old");
+    assert_eq!(leftovers(dir.path()), ["chart.svg"]);
+}
+
+/// Every file in `dir`, temporary ones included.
+fn leftovers(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
