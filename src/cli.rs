@@ -7,8 +7,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use polars::prelude::*;
 use stance::corpus::CorpusOptions;
+use stance::analysis::{self, CompareOptions, Penalty, Period, ShiftOptions, TrendOptions};
 use stance::model::{self, hub, presets, HubId};
+use stance::output::plot::{self, PlotOptions};
 use stance::output::write_table;
+use stance::provenance::Provenance;
 use stance::pipeline::{self, ScoreJob};
 use stance::progress::Reporter;
 use stance::score::{LongText, Method, ScoreOptions};
@@ -42,8 +45,119 @@ enum Command {
         #[command(subcommand)]
         command: ModelsCommand,
     },
+    /// Mean stance per actor × target × period, with bootstrap confidence intervals.
+    Trend(TrendArgs),
+    /// Dated, sized and tested change points in each actor's stance.
+    Shift(ShiftArgs),
+    /// Actors side by side, period by period, with the gaps between them.
+    Compare(CompareArgs),
+    /// Trend chart (SVG or PNG): a line per actor, CI bands, shift markers.
+    Plot(PlotArgs),
     /// Print a table (Parquet, CSV, TSV, NDJSON) and its provenance.
     Show(ShowArgs),
+}
+
+/// Bootstrap settings shared by the analysis commands.
+#[derive(Debug, Args)]
+struct BootstrapArgs {
+    /// Bootstrap resamples.
+    #[arg(long, default_value_t = 2000)]
+    bootstrap: usize,
+    /// Seed of every random draw (recorded in the output).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Debug, Args)]
+struct TrendArgs {
+    /// Scores table with at least actor, date, target, score (from `stance score` or any tool).
+    scores: PathBuf,
+    #[arg(long, value_parser = parse_period, default_value = "month")]
+    period: Period,
+    /// Columns that define a series.
+    #[arg(long, value_delimiter = ',', default_value = "actor,target")]
+    by: Vec<String>,
+    /// Confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    ci: f64,
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
+    /// Adds a trailing rolling mean over N periods.
+    #[arg(long, value_name = "N")]
+    rolling: Option<usize>,
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ShiftArgs {
+    scores: PathBuf,
+    /// Only this target.
+    #[arg(long)]
+    target: Option<String>,
+    /// Only this actor.
+    #[arg(long)]
+    actor: Option<String>,
+    /// Change-point penalty: bic, aic or a number.
+    #[arg(long, value_parser = parse_penalty, default_value = "bic")]
+    penalty: Penalty,
+    /// Fewest statements in a segment.
+    #[arg(long, default_value_t = 5)]
+    min_size: usize,
+    /// False discovery rate across all actor × target series.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Most permutations per series.
+    #[arg(long, default_value_t = 999)]
+    permutations: usize,
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct CompareArgs {
+    scores: PathBuf,
+    #[arg(long)]
+    target: String,
+    /// Actors to line up, e.g. "Kremlin,White House".
+    #[arg(long, value_delimiter = ',', required = true)]
+    actors: Vec<String>,
+    #[arg(long, value_parser = parse_period, default_value = "month")]
+    period: Period,
+    #[arg(long, default_value_t = 0.95)]
+    ci: f64,
+    #[command(flatten)]
+    bootstrap: BootstrapArgs,
+    #[arg(long, short)]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct PlotArgs {
+    /// A trends table (from `stance trend`), or a scores table to aggregate first.
+    input: PathBuf,
+    #[arg(long)]
+    target: String,
+    /// Actors to draw, in legend order (default: all).
+    #[arg(long, value_delimiter = ',')]
+    actors: Option<Vec<String>>,
+    /// Period used when the input is a scores table.
+    #[arg(long, value_parser = parse_period, default_value = "month")]
+    period: Period,
+    /// Shifts table (from `stance shift`) to mark on the chart.
+    #[arg(long)]
+    shifts: Option<PathBuf>,
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long, default_value_t = plot::DEFAULT_WIDTH)]
+    width: u32,
+    #[arg(long, default_value_t = plot::DEFAULT_HEIGHT)]
+    height: u32,
+    /// Chart file: .svg or .png.
+    #[arg(long, short)]
+    out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +272,14 @@ struct ShowArgs {
     metadata: bool,
 }
 
+fn parse_period(text: &str) -> Result<Period, String> {
+    text.parse().map_err(|e: stance::analysis::AnalysisError| e.to_string())
+}
+
+fn parse_penalty(text: &str) -> Result<Penalty, String> {
+    text.parse().map_err(|e: stance::analysis::AnalysisError| e.to_string())
+}
+
 fn parse_label_map(text: &str) -> Result<std::collections::BTreeMap<String, Stance>, String> {
     text.split(',')
         .map(|pair| {
@@ -189,8 +311,101 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Score(args) => score(args, &command_line, &reporter),
         Command::Models { command } => models(command, cli.quiet),
+        Command::Trend(args) => trend(&args, &command_line),
+        Command::Shift(args) => shift(&args, &command_line),
+        Command::Compare(args) => compare(&args, &command_line),
+        Command::Plot(args) => plot_chart(&args),
         Command::Show(args) => show(&args),
     }
+}
+
+/// Writes a derived table, or prints it when there is no `--out`.
+fn emit(mut frame: DataFrame, out: Option<&Path>, provenance: &Provenance) -> Result<()> {
+    match out {
+        Some(out) => write_table(&mut frame, out, provenance)?,
+        None => {
+            std::env::set_var("POLARS_FMT_MAX_ROWS", "40");
+            if std::env::var_os("POLARS_TABLE_WIDTH").is_none() {
+                std::env::set_var("POLARS_TABLE_WIDTH", "220");
+            }
+            writeln!(std::io::stdout().lock(), "{frame}")?;
+        }
+    }
+    Ok(())
+}
+
+fn trend(args: &TrendArgs, command_line: &[String]) -> Result<()> {
+    let (scores, upstream) = pipeline::read_scores(&args.scores)?;
+    let options = TrendOptions {
+        period: args.period,
+        by: args.by.clone(),
+        ci: args.ci,
+        bootstrap: args.bootstrap.bootstrap,
+        seed: args.bootstrap.seed,
+        rolling: args.rolling,
+    };
+    let frame = analysis::trend(&scores, &options)?;
+    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
+    provenance.set_json("trend_options", &options);
+    emit(frame, args.out.as_deref(), &provenance)
+}
+
+fn shift(args: &ShiftArgs, command_line: &[String]) -> Result<()> {
+    let (scores, upstream) = pipeline::read_scores(&args.scores)?;
+    let options = ShiftOptions {
+        target: args.target.clone(),
+        actor: args.actor.clone(),
+        penalty: args.penalty,
+        min_size: args.min_size,
+        alpha: args.alpha,
+        permutations: args.permutations,
+        bootstrap: args.bootstrap.bootstrap,
+        seed: args.bootstrap.seed,
+    };
+    let frame = analysis::shifts(&scores, &options)?;
+    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
+    provenance.set_json("shift_options", &options);
+    emit(frame, args.out.as_deref(), &provenance)
+}
+
+fn compare(args: &CompareArgs, command_line: &[String]) -> Result<()> {
+    let (scores, upstream) = pipeline::read_scores(&args.scores)?;
+    let options = CompareOptions {
+        target: args.target.clone(),
+        actors: args.actors.clone(),
+        period: args.period,
+        ci: args.ci,
+        bootstrap: args.bootstrap.bootstrap,
+        seed: args.bootstrap.seed,
+    };
+    let frame = analysis::compare(&scores, &options)?;
+    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
+    provenance.set_json("compare_options", &options);
+    emit(frame, args.out.as_deref(), &provenance)
+}
+
+fn plot_chart(args: &PlotArgs) -> Result<()> {
+    let (table, _) = pipeline::read_scores(&args.input)?;
+    let is_trends = table.column("mean").is_ok() && table.column("period_start").is_ok();
+    let trends = if is_trends {
+        table
+    } else {
+        let options = TrendOptions { period: args.period, ..TrendOptions::default() };
+        analysis::trend(&table, &options)?
+    };
+    let shifts = match &args.shifts {
+        Some(path) => Some(pipeline::read_scores(path)?.0),
+        None => None,
+    };
+    let options = PlotOptions {
+        target: args.target.clone(),
+        actors: args.actors.clone(),
+        title: args.title.clone(),
+        width: args.width,
+        height: args.height,
+    };
+    plot::render_trend_chart(&trends, shifts.as_ref(), &options, &args.out)?;
+    Ok(())
 }
 
 fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()> {

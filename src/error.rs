@@ -20,6 +20,8 @@ pub enum Error {
     Score(#[from] ScoreError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    Plot(#[from] crate::output::plot::PlotError),
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,

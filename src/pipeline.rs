@@ -1,12 +1,12 @@
 //! Whole commands as library calls: what `stance score` does, end to end, minus argument
 //! parsing and printing, so that it can be driven from Rust as well as from the binary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, DataType, IntoColumn};
 
-use crate::corpus::{read_corpus, CorpusOptions};
+use crate::corpus::{load_table, parse_dates_at, read_corpus, CorpusOptions};
 use crate::model::{self, Model};
 use crate::progress::Reporter;
 use crate::provenance::Provenance;
@@ -72,4 +72,34 @@ pub fn score(job: &ScoreJob, command_line: &[String], reporter: &dyn Reporter) -
     provenance.set("threads", crate::threads());
     provenance.set("sequences", run.sequences);
     Ok(ScoredTable { frame, provenance, run })
+}
+
+/// Reads a scores table written by `stance score` or any other tool (CSV, TSV, NDJSON,
+/// Parquet) for the analysis commands: a text `date` column is parsed as the corpus reader
+/// parses dates (errors name the row and line), and an integer or f32 `score` becomes Float64.
+pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
+    let table = load_table(path, &["actor", "target", "date", "label"])?;
+    let mut frame = table.frame;
+    if let Ok(date) = frame.column("date") {
+        if date.dtype() == &DataType::String {
+            let (parsed, _) = parse_dates_at(date.as_materialized_series(), path, &table.rows, "date", false)?;
+            frame.replace("date", parsed.into_column()).map_err(Error::Table)?;
+        }
+    }
+    if let Ok(score) = frame.column("score") {
+        if score.dtype().is_primitive_numeric() && score.dtype() != &DataType::Float64 {
+            let cast = score.cast(&DataType::Float64).map_err(Error::Table)?;
+            frame.replace("score", cast).map_err(Error::Table)?;
+        }
+    }
+    Ok((frame, table.provenance))
+}
+
+/// Provenance of a table derived from the scores in `input`: this command, the input's hash,
+/// and the input's own provenance under `upstream.`.
+pub fn derived_provenance(command_line: &[String], input: &Path, upstream: &Provenance) -> Result<Provenance> {
+    let mut provenance = Provenance::for_command(command_line);
+    provenance.record_input("scores", input).map_err(|source| Error::Io { path: input.to_owned(), source })?;
+    provenance.inherit(upstream);
+    Ok(provenance)
 }
