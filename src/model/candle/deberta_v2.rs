@@ -186,11 +186,7 @@ impl Config {
     /// Outputs of the classification head: one per `id2label` entry, else `num_labels`,
     /// else transformers' default of 2.
     pub fn num_labels(&self) -> usize {
-        if self.id2label.is_empty() {
-            self.num_labels.unwrap_or(2)
-        } else {
-            self.id2label.len()
-        }
+        super::label_count(&self.id2label, self.num_labels)
     }
 }
 
