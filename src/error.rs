@@ -1,5 +1,6 @@
 //! The library's top-level error: one variant per stage, each keeping its source.
 
+use crate::analysis::AnalysisError;
 use crate::model::ModelError;
 use crate::output::OutputError;
 use crate::targets::TargetsError;
@@ -12,6 +13,8 @@ pub enum Error {
     Model(#[from] ModelError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
