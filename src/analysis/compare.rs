@@ -5,10 +5,13 @@
 //! both means and the gap `mean_a − mean_b` with a percentile bootstrap interval: each side is
 //! resampled on its own (they are independent samples), with the same per-cell streams as
 //! [`super::trend`], and the gap replicates are the differences of the two sides' replicates.
+//! Percentiles are expanded for small samples as in `trend` (two-sample form, Welch degrees
+//! of freedom).
 //!
 //! Convergence is judged on the distance `|gap|` against the most recent earlier period that
 //! has a gap (`gap_change_since`): `abs_gap_change = |gap| − |gap_before|` with a bootstrap
-//! interval from the two periods' replicates (independent samples again). `trend` is
+//! interval from the two periods' replicates (independent samples again; percentiles expanded
+//! as for a difference of the four means, which `|gap|` is locally). `trend` is
 //! `converging` when that interval lies below 0, `diverging` when above, `unchanged` when it
 //! covers 0, and null when either period has a side with fewer than two statements.
 
@@ -16,9 +19,9 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::percentile_interval;
+use super::bootstrap::{expanded_tail, percentile_interval};
 use super::period::{period_starts, to_days};
-use super::trend::{cell_replicates, cell_seed};
+use super::trend::{cell_replicates, cell_seed, Resampled};
 use super::{
     check_level, check_positive, count_column, date_column, float_column, input, list_names, parallel_map,
     string_column, AnalysisError, Period,
@@ -126,7 +129,7 @@ pub fn compare(scores: &DataFrame, options: &CompareOptions) -> Result<DataFrame
                 Side {
                     n: scores.len(),
                     mean: (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64),
-                    replicates: cell_replicates(&mut scores, options.bootstrap, seed),
+                    resampled: cell_replicates(&mut scores, options.bootstrap, seed),
                 }
             })
             .collect()
@@ -143,11 +146,11 @@ pub fn compare(scores: &DataFrame, options: &CompareOptions) -> Result<DataFrame
                 (Some(ma), Some(mb)) => Some(Gap {
                     start,
                     value: ma - mb,
-                    replicates: side_a
-                        .replicates
-                        .as_ref()
-                        .zip(side_b.replicates.as_ref())
-                        .map(|(ra, rb)| ra.iter().zip(rb).map(|(x, y)| x - y).collect::<Vec<f64>>()),
+                    resampled: side_a.resampled.as_ref().zip(side_b.resampled.as_ref()).map(|(ra, rb)| {
+                        let replicates =
+                            ra.replicates.iter().zip(&rb.replicates).map(|(x, y)| x - y).collect();
+                        (replicates, [ra.sample, rb.sample])
+                    }),
                 }),
                 _ => None,
             };
@@ -164,14 +167,15 @@ pub fn compare(scores: &DataFrame, options: &CompareOptions) -> Result<DataFrame
 struct Side {
     n: usize,
     mean: Option<f64>,
-    replicates: Option<Vec<f64>>,
+    resampled: Option<Resampled>,
 }
 
 #[derive(Clone)]
 struct Gap {
     start: NaiveDate,
     value: f64,
-    replicates: Option<Vec<f64>>,
+    /// Bootstrap gaps, with the variance and size of both sides; `None` if a side has n < 2.
+    resampled: Option<(Vec<f64>, [(f64, usize); 2])>,
 }
 
 #[derive(Default)]
@@ -216,18 +220,20 @@ impl CompareColumns {
         self.n_a.push(side_a.n as u32);
         self.n_b.push(side_b.n as u32);
         self.gap.push(gap.map(|g| g.value));
-        let ci =
-            gap.and_then(|g| g.replicates.clone()).and_then(|mut r| percentile_interval(&mut r, options.ci));
+        let ci = gap.and_then(|g| g.resampled.clone()).and_then(|(mut replicates, samples)| {
+            percentile_interval(&mut replicates, expanded_tail(options.ci, &samples))
+        });
         self.gap_ci_low.push(ci.map(|c| c.0));
         self.gap_ci_high.push(ci.map(|c| c.1));
         let both = gap.zip(previous);
         self.gap_change.push(both.map(|(g, p)| g.value - p.value));
         self.gap_change_since.push(both.map(|(_, p)| to_days(p.start)));
         self.abs_gap_change.push(both.map(|(g, p)| g.value.abs() - p.value.abs()));
-        let change_ci = both.and_then(|(g, p)| g.replicates.as_ref().zip(p.replicates.as_ref())).and_then(
-            |(now, before)| {
+        let change_ci = both.and_then(|(g, p)| g.resampled.as_ref().zip(p.resampled.as_ref())).and_then(
+            |((now, now_samples), (before, before_samples))| {
                 let mut diffs: Vec<f64> = now.iter().zip(before).map(|(x, y)| x.abs() - y.abs()).collect();
-                percentile_interval(&mut diffs, options.ci)
+                let samples = [now_samples[0], now_samples[1], before_samples[0], before_samples[1]];
+                percentile_interval(&mut diffs, expanded_tail(options.ci, &samples))
             },
         );
         self.abs_change_ci_low.push(change_ci.map(|c| c.0));

@@ -19,35 +19,56 @@
 //! # Testing, and why the obvious test is wrong
 //! PELT puts each change where the adjacent segment means differ most. A permutation test of
 //! "segment means equal" that shuffles statements between the two chosen segments ignores that
-//! selection: on pure noise it declares far more than α of the detected changes significant
-//! (the simulation tests measure it). Instead the null hypothesis is "no change anywhere in
-//! the series": the statements are exchangeable. The statistic of a change is its
-//! standardised mean difference `|mean_after − mean_before| / (σ̂ √(1/n_before + 1/n_after))`,
-//! and each permutation re-runs the *whole* procedure — σ̂, PELT with the same penalty and
-//! minimum size, the statistics — on the shuffled series and keeps the largest statistic (0 if
-//! nothing is detected). A change's p-value is the share of permutations whose maximum reaches
-//! its statistic, `(c + 1) / (P + 1)`: the single-step max-T test of Westfall & Young. Because
-//! selection happens inside every permutation, the reference distribution includes it, and on
-//! a series without change `P(p ≤ α) ≤ α` (exactly, up to Monte Carlo error), while comparing
-//! each change with the maximum controls the family-wise error within a series. Sample
-//! splitting (detect on half, test on the other half) would also be valid but halves the data
-//! for dating and testing; asymptotic max-CUSUM laws assume Gaussian noise and long series.
+//! selection: on pure noise it declares nearly every detected change significant (the
+//! simulation tests measure it: 71% of stationary series with the AIC penalty). Three layers
+//! replace it.
 //!
-//! Permutations stop early for a change once 20 permuted maxima have reached its statistic
-//! (Besag & Clifford, 1991), with `p = 20 / L` after `L` permutations — also a valid p-value.
-//! Series without real change so cost a few dozen permutations; real changes get all of them,
-//! so the smallest possible p-value is `1 / (permutations + 1)`. With many series, raise
-//! `permutations` so that Benjamini–Hochberg thresholds (`α · k / m`) are reachable.
+//! 1. **Block test.** For a stretch `y` of a series, the null hypothesis is "no change in
+//!    `y`": its statements are exchangeable. The statistic `T(y)` is the largest standardised
+//!    mean difference `|mean_after − mean_before| / (σ̂ √(1/n_before + 1/n_after))` over every
+//!    split of `y` that leaves `min_size` statements on each side (σ̂ of `y`, as in detection):
+//!    the best single change PELT could place in `y`. Every permutation of `y` searches all
+//!    splits again, so the reference distribution includes the search, and
+//!    `p = (c + 1)/(P + 1)` is exact under the null: a max-statistic permutation test, as in
+//!    circular binary segmentation (Olshen et al., 2004). It costs O(L) per permutation of `L`
+//!    statements; re-running PELT instead would cost O(L²), as pruning rarely applies to a
+//!    series without change.
+//! 2. **Within a series, top-down.** The whole series is tested first; its p-value is the
+//!    series' p-value and goes to its largest change, which splits the series into two blocks
+//!    tested in turn, and so on. A block of `L` of the series' `n` statements gets the p-value
+//!    `p · n / L` (Meinshausen's 2008 hierarchical weights: blocks at one depth are disjoint,
+//!    so their levels sum to at most α) and never less than the block it came from. Testing
+//!    each change against the whole series instead (single-step max-T) is exact only when the
+//!    series has no change at all: with a real shift, the shuffled series mix both regimes,
+//!    σ̂ inflates, PELT finds less, and a spurious second change looks significant. The
+//!    simulations showed this (13 spurious shifts next to 100 real ones); blocks split at the
+//!    established change are homogeneous again.
+//! 3. **Across series.** The discoveries are first of all series: Benjamini–Hochberg runs on
+//!    the series' p-values over the `m` series tested (every series long enough to hold two
+//!    segments, including those where PELT proposes nothing: their p-value is 1). Running BH
+//!    only over the changes PELT happened to propose would be invalid: that set is chosen by
+//!    the data, and under no change at all it flags a series far more often than α. Within the
+//!    `R` selected series, a change is reported when its p-value is at most `α · R / m`
+//!    (Benjamini & Bogomolov, 2014), which keeps the error inside selected series at α. The
+//!    reported `p_adjusted` is the larger of the series' BH-adjusted p-value and
+//!    `p_value · m / R`, so a row is reported exactly when `p_adjusted ≤ alpha`.
 //!
-//! Benjamini–Hochberg then runs over every change of every series tested, and only changes
-//! with `p_adjusted ≤ alpha` are reported.
+//! Sample splitting (detect on half the statements, test on the other half) would also be
+//! valid, but halves the data for dating and for testing; asymptotic max-CUSUM laws assume
+//! Gaussian noise and long series.
+//!
+//! Permutations of a block stop early once 20 permuted statistics have reached the observed
+//! one (Besag & Clifford, 1991), with `p = 20 / L` after `L` permutations — also a valid
+//! p-value. Blocks without a real change so cost a few dozen permutations; real changes get
+//! all of them, so the smallest possible p-value is `1 / (permutations + 1)`. With many
+//! series, raise `permutations` so that `α · k / m` is reachable.
 //!
 //! # Caveats
 //! Exchangeability assumes independent statements; strong serial correlation (a campaign of
 //! repeated talking points) makes any change test optimistic. `ci_low`/`ci_high` are a
-//! percentile bootstrap (level `1 − alpha`) of `after_mean − before_mean`, resampling each
-//! segment; they take the detected date as given. The change happened between
-//! `last_date_before` and `date`.
+//! percentile bootstrap (level `1 − alpha`, expanded percentiles as in `trend`) of
+//! `after_mean − before_mean`, resampling each segment on its own; they take the detected date
+//! as given. The change happened between `last_date_before` and `date`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -56,7 +77,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::{mean, percentile_interval, resample_means};
+use super::bootstrap::{expanded_tail, mean, percentile_interval, resample_means, variance};
 use super::period::to_days;
 use super::rng::{derive_seed, Xoshiro256};
 use super::{
@@ -139,24 +160,25 @@ impl Default for ShiftOptions {
             penalty: Penalty::Bic,
             min_size: 5,
             alpha: 0.05,
-            permutations: 999,
+            permutations: 9999,
             bootstrap: 2000,
             seed: 42,
         }
     }
 }
 
-/// Permuted maxima reaching a change's statistic before its permutations stop.
+/// Permuted statistics reaching the observed one before a block's permutations stop.
 const SEQUENTIAL_HITS: usize = 20;
 
 /// Finds, tests and dates the shifts in every actor × target series of `scores` (see the
 /// module doc) and returns those with `p_adjusted <= alpha`.
 ///
 /// Columns: `actor`, `target`, `date` (first statement of the new segment), `before_mean`,
-/// `after_mean`, `delta`, `ci_low`, `ci_high`, `p_value`, `p_adjusted`, `n_before`, `n_after`
-/// (UInt32), `segment_index` (UInt32, 1 for a series' first change), `statistic` (the
-/// standardised mean difference) and `last_date_before` (last statement of the old segment).
-/// Rows are sorted by actor, target, date.
+/// `after_mean`, `delta`, `ci_low`, `ci_high`, `p_value` (the change's p-value within its
+/// series), `p_adjusted`, `n_before`, `n_after` (UInt32), `segment_index` (UInt32, 1 for a
+/// series' first change), `statistic` (the block test's statistic `T`), `series_p_value` (the
+/// test of "no change anywhere in this series") and `last_date_before` (last statement of the
+/// old segment). Rows are sorted by actor, target, date.
 pub fn shifts(scores: &DataFrame, options: &ShiftOptions) -> Result<DataFrame, AnalysisError> {
     check_level("alpha", options.alpha)?;
     check_positive("permutations", options.permutations)?;
@@ -189,15 +211,23 @@ pub fn shifts(scores: &DataFrame, options: &ShiftOptions) -> Result<DataFrame, A
         order.iter().map(|&g| (table.keys[g].as_slice(), std::mem::take(&mut series[g]))).collect();
     let tested = parallel_map(&jobs, |(key, points)| test_series(key, points, options));
 
-    let p_values: Vec<f64> = tested.iter().flatten().map(|c| c.p_value).collect();
-    let adjusted = benjamini_hochberg(&p_values);
+    // Series too short for two segments cannot be tested whatever their scores; they are not
+    // part of the family.
+    let series_p: Vec<f64> = tested.iter().flatten().map(|t| t.p_value).collect();
+    let series_adjusted = benjamini_hochberg(&series_p);
+    let m = series_p.len() as f64;
+    let selected = series_adjusted.iter().filter(|&&q| q <= options.alpha).count() as f64;
+    let mut series_adjusted = series_adjusted.into_iter();
     let mut out = ShiftColumns::default();
-    let mut adjusted = adjusted.into_iter();
-    for ((key, _), changes) in jobs.iter().zip(&tested) {
-        for change in changes {
-            let p_adjusted = adjusted.next().unwrap_or(1.0);
+    for ((key, _), tested) in jobs.iter().zip(&tested) {
+        let Some(tested) = tested else { continue };
+        let q = series_adjusted.next().unwrap_or(1.0);
+        for change in &tested.changes {
+            // With no series selected nothing is reported; the ratio is then irrelevant.
+            let within = if selected > 0.0 { (change.p_value * m / selected).min(1.0) } else { 1.0 };
+            let p_adjusted = q.max(within);
             if p_adjusted <= options.alpha {
-                out.push(key, change, p_adjusted);
+                out.push(key, change, tested.p_value, p_adjusted);
             }
         }
     }
@@ -250,34 +280,36 @@ struct Change {
     n_after: usize,
 }
 
-fn test_series(key: &[String], points: &[Point], options: &ShiftOptions) -> Vec<Change> {
+/// A tested series: its p-value for "no change anywhere" and its detected changes.
+struct Tested {
+    p_value: f64,
+    changes: Vec<Change>,
+}
+
+/// Detects and tests the changes of one series; `None` if it is too short to hold two
+/// segments.
+fn test_series(key: &[String], points: &[Point], options: &ShiftOptions) -> Option<Tested> {
+    if points.len() < 2 * options.min_size {
+        return None;
+    }
     let mut points = points.to_vec();
     points.sort_unstable_by(|a, b| {
         (a.instant, a.tie).cmp(&(b.instant, b.tie)).then_with(|| a.score.total_cmp(&b.score))
     });
     let x: Vec<f64> = points.iter().map(|p| p.score).collect();
-    let mut detector = Detector::new(options.penalty, options.min_size);
-    if !detector.detect(&x) || detector.changes.is_empty() {
-        return Vec::new();
+    let mut detector = Detector::new(options.min_size);
+    if !detector.detect(&x, options.penalty.value(x.len())) || detector.changes.is_empty() {
+        // T = 0 is reached by every permutation.
+        return Some(Tested { p_value: 1.0, changes: Vec::new() });
     }
-    let changes = detector.changes.clone();
-    let mut statistics = Vec::new();
-    detector.statistics(&mut statistics);
+    let mut bounds = vec![0];
+    bounds.extend(&detector.changes);
+    bounds.push(x.len());
 
     let [actor, target] = [key[0].as_bytes(), key[1].as_bytes()];
-    let p_values = permutation_p_values(
-        &x,
-        &statistics,
-        &mut detector,
-        options,
-        derive_seed(options.seed, &[b"shift-permutation", actor, target]),
-    );
-
-    let mut bounds = vec![0];
-    bounds.extend(&changes);
-    bounds.push(x.len());
-    let mut out = Vec::with_capacity(changes.len());
-    for k in 0..changes.len() {
+    let (statistics, p_values) = test_changes(&x, &bounds, options, [actor, target]);
+    let mut out = Vec::with_capacity(bounds.len() - 2);
+    for k in 0..bounds.len() - 2 {
         let before = &x[bounds[k]..bounds[k + 1]];
         let after = &x[bounds[k + 1]..bounds[k + 2]];
         let index = (k as u64 + 1).to_le_bytes();
@@ -293,71 +325,120 @@ fn test_series(key: &[String], points: &[Point], options: &ShiftOptions) -> Vec<
             last_date_before: points[bounds[k + 1] - 1].date,
             before_mean: mean(before),
             after_mean: mean(after),
-            ci: percentile_interval(&mut deltas, 1.0 - options.alpha),
+            ci: percentile_interval(
+                &mut deltas,
+                expanded_tail(
+                    1.0 - options.alpha,
+                    &[(variance(before), before.len()), (variance(after), after.len())],
+                ),
+            ),
             statistic: statistics[k],
             p_value: p_values[k],
             n_before: before.len(),
             n_after: after.len(),
         });
     }
-    out
+    // The whole series is the first block tested, and its largest change carries its p-value.
+    let p_value = p_values.iter().copied().fold(1.0, f64::min);
+    Some(Tested { p_value, changes: out })
 }
 
-/// Max-statistic permutation p-values with sequential stopping (see the module doc).
-fn permutation_p_values(
+/// Test statistics and p-values of the changes at `bounds[1..len - 1]`, top-down: the whole
+/// series is tested first and its p-value goes to its largest change, which splits it into
+/// two blocks tested the same way, with Meinshausen's weight `n / L` for a block of `L`
+/// statements (see the module doc). A change's p-value is at least that of its parent block.
+fn test_changes(
     x: &[f64],
-    statistics: &[f64],
-    detector: &mut Detector,
+    bounds: &[usize],
     options: &ShiftOptions,
-    seed: u64,
-) -> Vec<f64> {
+    [actor, target]: [&[u8]; 2],
+) -> (Vec<f64>, Vec<f64>) {
+    let changes = bounds.len() - 2;
+    // Standardised mean differences at each change; the common σ̂ does not change the order.
+    let size = |k: usize| {
+        let (a, b, c) = (bounds[k], bounds[k + 1], bounds[k + 2]);
+        let (nb, na) = ((b - a) as f64, (c - b) as f64);
+        (mean(&x[b..c]) - mean(&x[a..b])).abs() / (1.0 / nb + 1.0 / na).sqrt()
+    };
+    let sizes: Vec<f64> = (0..changes).map(size).collect();
+    let mut statistics = vec![0.0; changes];
+    let mut p_values = vec![1.0; changes];
+    // Blocks as (first, last) indices into `bounds`, with the p-value of the block they split.
+    let mut blocks = vec![(0, changes + 1, 0.0)];
+    while let Some((first, last, parent)) = blocks.pop() {
+        if last - first < 2 {
+            continue;
+        }
+        let top = (first..last - 1).fold(first, |best, k| if sizes[k] > sizes[best] { k } else { best });
+        let index = (top as u64 + 1).to_le_bytes();
+        let seed = derive_seed(options.seed, &[b"shift-permutation", actor, target, &index]);
+        let block = &x[bounds[first]..bounds[last]];
+        let (statistic, p) = block_test(block, options.min_size, options.permutations, seed);
+        let weighted = (p * x.len() as f64 / block.len() as f64).min(1.0);
+        statistics[top] = statistic;
+        p_values[top] = weighted.max(parent);
+        blocks.push((first, top + 1, p_values[top]));
+        blocks.push((top + 1, last, p_values[top]));
+    }
+    (statistics, p_values)
+}
+
+/// The max-statistic permutation test of "no change in `y`": returns `T(y)` (see
+/// [`max_split_statistic`]) and its p-value over shuffles of `y`. Stops early after
+/// [`SEQUENTIAL_HITS`] permuted statistics reach `T(y)` (Besag & Clifford).
+fn block_test(y: &[f64], min_size: usize, permutations: usize, seed: u64) -> (f64, f64) {
+    let mut scratch = Vec::with_capacity(y.len());
+    let observed = max_split_statistic(y, min_size, &mut scratch);
     let mut rng = Xoshiro256::seed_from_u64(seed);
-    let mut shuffled = x.to_vec();
-    let mut hits = vec![0usize; statistics.len()];
-    let mut stopped_at: Vec<Option<usize>> = vec![None; statistics.len()];
-    let mut permuted_statistics = Vec::new();
-    for l in 1..=options.permutations {
+    let mut shuffled = y.to_vec();
+    let mut hits = 0;
+    for l in 1..=permutations {
         rng.shuffle(&mut shuffled);
-        let max = if detector.detect(&shuffled) {
-            detector.statistics(&mut permuted_statistics);
-            permuted_statistics.iter().copied().fold(0.0, f64::max)
-        } else {
-            0.0
-        };
-        for ((stat, hit), stop) in statistics.iter().zip(&mut hits).zip(&mut stopped_at) {
-            // A relative tolerance counts rounding-level ties as hits (the conservative side).
-            if stop.is_none() && max >= stat * (1.0 - 1e-12) {
-                *hit += 1;
-                if *hit == SEQUENTIAL_HITS {
-                    *stop = Some(l);
-                }
+        // A relative tolerance counts rounding-level ties as hits (the conservative side).
+        if max_split_statistic(&shuffled, min_size, &mut scratch) >= observed * (1.0 - 1e-12) {
+            hits += 1;
+            if hits == SEQUENTIAL_HITS {
+                return (observed, SEQUENTIAL_HITS as f64 / l as f64);
             }
         }
-        if stopped_at.iter().all(Option::is_some) {
-            break;
+    }
+    (observed, (hits + 1) as f64 / (permutations + 1) as f64)
+}
+
+/// The largest standardised mean difference `|mean_after − mean_before| / (σ̂ √(1/n_before +
+/// 1/n_after))` over all splits of `y` leaving `min_size` statements on each side, with σ̂
+/// from [`robust_sigma`]; 0 when `y` is too short or constant.
+fn max_split_statistic(y: &[f64], min_size: usize, scratch: &mut Vec<f64>) -> f64 {
+    let n = y.len();
+    if n < 2 * min_size {
+        return 0.0;
+    }
+    let Some(sigma) = robust_sigma(y, scratch) else { return 0.0 };
+    let total: f64 = y.iter().sum();
+    let mut left = 0.0;
+    let mut best: f64 = 0.0;
+    for (i, v) in y.iter().enumerate().take(n - min_size) {
+        left += v;
+        let (nl, nr) = ((i + 1) as f64, (n - i - 1) as f64);
+        if i + 1 >= min_size {
+            let diff = (total - left) / nr - left / nl;
+            best = best.max(diff.abs() / (1.0 / nl + 1.0 / nr).sqrt());
         }
     }
-    hits.iter()
-        .zip(&stopped_at)
-        .map(|(&hit, stop)| match stop {
-            Some(l) => SEQUENTIAL_HITS as f64 / *l as f64,
-            None => (hit + 1) as f64 / (options.permutations + 1) as f64,
-        })
-        .collect()
+    best / sigma
 }
 
 /// PELT change points of `series` under `penalty` with segments of at least `min_size`
 /// (see the module doc): the index of the first element of each new segment, ascending.
 /// Empty when the series is shorter than `2 · min_size` or has no spread.
 pub fn pelt(series: &[f64], penalty: Penalty, min_size: usize) -> Vec<usize> {
-    let mut detector = Detector::new(penalty, min_size.max(1));
-    detector.detect(series);
+    let mut detector = Detector::new(min_size.max(1));
+    detector.detect(series, penalty.value(series.len()));
     detector.changes
 }
 
-/// PELT with reusable buffers, so the permutation loop does not allocate.
+/// PELT with its working buffers.
 struct Detector {
-    penalty: Penalty,
     min_size: usize,
     /// Prefix sums of the standardised series and of its squares.
     s1: Vec<f64>,
@@ -371,9 +452,8 @@ struct Detector {
 }
 
 impl Detector {
-    fn new(penalty: Penalty, min_size: usize) -> Self {
+    fn new(min_size: usize) -> Self {
         Self {
-            penalty,
             min_size,
             s1: Vec::new(),
             s2: Vec::new(),
@@ -385,9 +465,9 @@ impl Detector {
         }
     }
 
-    /// Runs PELT on `x`, leaving the change points in `self.changes`. False (and no changes)
-    /// when `x` is too short to split or has no spread.
-    fn detect(&mut self, x: &[f64]) -> bool {
+    /// Runs PELT with penalty `beta` on `x`, leaving the change points in `self.changes`.
+    /// False (and no changes) when `x` is too short to split or has no spread.
+    fn detect(&mut self, x: &[f64], beta: f64) -> bool {
         self.changes.clear();
         let n = x.len();
         let m = self.min_size;
@@ -413,7 +493,6 @@ impl Detector {
             let sum = s1[to] - s1[from];
             (s2[to] - s2[from]) - sum * sum / (to - from) as f64
         };
-        let beta = self.penalty.value(n);
         self.best.clear();
         self.best.resize(n + 1, f64::INFINITY);
         self.best[0] = -beta;
@@ -454,24 +533,6 @@ impl Detector {
         }
         self.changes.reverse();
         true
-    }
-
-    /// Standardised mean differences at each change of the last [`Self::detect`].
-    fn statistics(&self, out: &mut Vec<f64>) {
-        out.clear();
-        let n = self.s1.len() - 1;
-        let bound = |k: usize| match k {
-            0 => 0,
-            k if k > self.changes.len() => n,
-            k => self.changes[k - 1],
-        };
-        for k in 0..self.changes.len() {
-            let (a, b, c) = (bound(k), bound(k + 1), bound(k + 2));
-            let (nb, na) = ((b - a) as f64, (c - b) as f64);
-            let before = (self.s1[b] - self.s1[a]) / nb;
-            let after = (self.s1[c] - self.s1[b]) / na;
-            out.push((after - before).abs() / (1.0 / nb + 1.0 / na).sqrt());
-        }
     }
 }
 
@@ -541,11 +602,12 @@ struct ShiftColumns {
     n_after: Vec<u32>,
     segment_index: Vec<u32>,
     statistic: Vec<Option<f64>>,
+    series_p_value: Vec<Option<f64>>,
     last_date_before: Vec<Option<i32>>,
 }
 
 impl ShiftColumns {
-    fn push(&mut self, key: &[String], c: &Change, p_adjusted: f64) {
+    fn push(&mut self, key: &[String], c: &Change, series_p_value: f64, p_adjusted: f64) {
         self.actor.push(key[0].clone());
         self.target.push(key[1].clone());
         self.date.push(Some(to_days(c.date)));
@@ -560,6 +622,7 @@ impl ShiftColumns {
         self.n_after.push(c.n_after as u32);
         self.segment_index.push(c.segment_index as u32);
         self.statistic.push(Some(c.statistic));
+        self.series_p_value.push(Some(series_p_value));
         self.last_date_before.push(Some(to_days(c.last_date_before)));
     }
 
@@ -579,6 +642,7 @@ impl ShiftColumns {
             count_column("n_after", self.n_after),
             count_column("segment_index", self.segment_index),
             float_column("statistic", self.statistic),
+            float_column("series_p_value", self.series_p_value),
             date_column("last_date_before", self.last_date_before)?,
         ])?)
     }
@@ -637,13 +701,13 @@ mod tests {
                         + if i > 2 * n / 3 { -1.0 } else { 0.0 }
                 })
                 .collect();
-            let mut d = Detector::new(Penalty::Manual(1.0 + (case % 4) as f64), m);
-            if !d.detect(&x) {
+            let beta = 1.0 + (case % 4) as f64;
+            let mut d = Detector::new(m);
+            if !d.detect(&x, beta) {
                 assert!(n < 2 * m);
                 continue;
             }
             let z: Vec<f64> = (1..=n).map(|i| d.s1[i] - d.s1[i - 1]).collect();
-            let beta = d.penalty.value(n);
             // The objective of PELT's segmentation equals the exhaustive optimum.
             let mut bounds = vec![0];
             bounds.extend(&d.changes);
@@ -672,6 +736,23 @@ mod tests {
     }
 
     #[test]
+    fn max_split_statistic_searches_every_admissible_split() {
+        let y = [0.0, 0.1, -0.1, 0.05, 1.0, 0.9, 1.1, 0.95];
+        let sigma = robust_sigma(&y, &mut Vec::new()).unwrap();
+        // The best split is after the fourth value: means 0.0125 and 0.9875, 4 and 4.
+        let want = (0.9875 - 0.0125) / (0.5f64).sqrt() / sigma;
+        assert!((max_split_statistic(&y, 2, &mut Vec::new()) - want).abs() < 1e-12);
+        // With a minimum of 5 on each side no split is admissible.
+        assert_eq!(max_split_statistic(&y, 5, &mut Vec::new()), 0.0);
+        assert_eq!(max_split_statistic(&[0.2; 10], 2, &mut Vec::new()), 0.0);
+        // Splits next to the ends are excluded by min_size: an outlier at the end is ignored.
+        let y = [0.0, 0.1, -0.1, 0.05, 0.0, 0.1, -0.1, 5.0];
+        let at_three = max_split_statistic(&y, 3, &mut Vec::new());
+        let at_one = max_split_statistic(&y, 1, &mut Vec::new());
+        assert!(at_one > at_three);
+    }
+
+    #[test]
     fn robust_sigma_ignores_shifts() {
         let mut rng = Xoshiro256::seed_from_u64(5);
         // Uniform(-0.5, 0.5) noise has sd 0.2887; a step of 3 must not inflate the estimate.
@@ -697,5 +778,98 @@ mod tests {
         assert_eq!(serde_json::to_string(&Penalty::Manual(3.0)).unwrap(), r#"{"manual":3.0}"#);
         let json = serde_json::to_string(&ShiftOptions::default()).unwrap();
         assert_eq!(serde_json::from_str::<ShiftOptions>(&json).unwrap(), ShiftOptions::default());
+    }
+
+    fn table(rows: &[(&str, &str, i32, f64)]) -> DataFrame {
+        let mut df = df!(
+            "actor" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "target" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            "date" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            "score" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let date = df.column("date").unwrap().cast(&DataType::Date).unwrap();
+        df.with_column(date).unwrap();
+        df
+    }
+
+    /// 60 daily statements with a jump from -0.4 to 0.4 on day 30, plus a short series.
+    fn rows() -> Vec<(&'static str, &'static str, i32, f64)> {
+        let mut rng = Xoshiro256::seed_from_u64(3);
+        let mut rows: Vec<_> = (0..60)
+            .map(|d| {
+                (
+                    "kremlin",
+                    "peace",
+                    19_000 + d,
+                    if d < 30 { -0.4 } else { 0.4 } + 0.3 * (rng.next_f64() - 0.5),
+                )
+            })
+            .collect();
+        rows.extend((0..6).map(|d| ("kyiv", "sanctions", 19_000 + d, 0.1 * d as f64)));
+        rows
+    }
+
+    #[test]
+    fn reports_a_clear_shift_with_its_columns() {
+        let out = shifts(&table(&rows()), &ShiftOptions::default()).unwrap();
+        assert_eq!(out.height(), 1, "{out}");
+        let names: Vec<&str> = out.get_column_names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "actor",
+                "target",
+                "date",
+                "before_mean",
+                "after_mean",
+                "delta",
+                "ci_low",
+                "ci_high",
+                "p_value",
+                "p_adjusted",
+                "n_before",
+                "n_after",
+                "segment_index",
+                "statistic",
+                "series_p_value",
+                "last_date_before"
+            ]
+        );
+        assert_eq!(out.column("date").unwrap().date().unwrap().phys.get(0), Some(19_030));
+        assert_eq!(out.column("last_date_before").unwrap().date().unwrap().phys.get(0), Some(19_029));
+        let get = |name: &str| out.column(name).unwrap().f64().unwrap().get(0).unwrap();
+        assert!((get("delta") - 0.8).abs() < 0.1);
+        assert!(get("ci_low") < get("delta") && get("delta") < get("ci_high"));
+        // The best possible p-value with 9999 permutations; one of one series is selected.
+        assert_eq!(get("p_value"), 1e-4);
+        assert_eq!(get("p_adjusted"), 1e-4);
+        // The short Kyiv series cannot be tested and does not count in the family.
+        let only_kyiv = ShiftOptions { actor: Some("kyiv".into()), ..ShiftOptions::default() };
+        assert_eq!(shifts(&table(&rows()), &only_kyiv).unwrap().height(), 0);
+    }
+
+    #[test]
+    fn filters_name_what_exists() {
+        let df = table(&rows());
+        let e =
+            shifts(&df, &ShiftOptions { target: Some("war".into()), ..ShiftOptions::default() }).unwrap_err();
+        assert!(e.to_string().contains("`peace`, `sanctions`"), "{e}");
+        let options = ShiftOptions {
+            target: Some("peace".into()),
+            actor: Some("kyiv".into()),
+            ..ShiftOptions::default()
+        };
+        let e = shifts(&df, &options).unwrap_err().to_string();
+        assert!(e.contains("`kyiv`") && e.contains("on target `peace`") && e.contains("`kremlin`"), "{e}");
+        for bad in [
+            ShiftOptions { min_size: 1, ..ShiftOptions::default() },
+            ShiftOptions { alpha: 0.0, ..ShiftOptions::default() },
+            ShiftOptions { permutations: 0, ..ShiftOptions::default() },
+        ] {
+            assert!(matches!(shifts(&df, &bad), Err(AnalysisError::InvalidOption { .. })));
+        }
+        let empty = table(&[]);
+        assert_eq!(shifts(&empty, &ShiftOptions::default()).unwrap().height(), 0);
     }
 }

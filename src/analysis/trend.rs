@@ -3,9 +3,12 @@
 //!
 //! - Every period between a series' first and last statement gets a row; periods without
 //!   statements have `n = 0` and null statistics, so charts and joins never skip time silently.
-//! - `ci_low`/`ci_high` are the equal-tailed percentile interval of `bootstrap` resampled means
-//!   of the cell's statements. Cells with fewer than two statements get null intervals: one
-//!   statement says nothing about its own spread.
+//! - `ci_low`/`ci_high` are a percentile interval of `bootstrap` resampled means of the cell's
+//!   statements, read at Hesterberg's expanded percentiles (see `bootstrap::expanded_tail`):
+//!   the plain 95% percentile interval covers only ~88% at n = 8 and ~92% at n = 20 (normal
+//!   noise), the expanded one ~94% from n = 8 on. Below about 5 statements no bootstrap
+//!   interval is reliable (it cannot reach past the data): at n = 3 both cover ~75%. Cells with
+//!   fewer than two statements get null intervals: one statement says nothing about its spread.
 //! - Each cell resamples from its own stream, seeded from `seed`, the series' key and the
 //!   period, with the cell's scores in sorted order. A cell's interval therefore depends only
 //!   on its own statements and the seed: not on row order, nor on the other series present.
@@ -18,7 +21,7 @@ use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::{percentile_interval, resample_means};
+use super::bootstrap::{expanded_tail, percentile_interval, resample_means, variance};
 use super::period::{period_starts, to_days};
 use super::rng::{derive_seed, Xoshiro256};
 use super::{
@@ -153,14 +156,23 @@ pub(crate) fn cell_seed(seed: u64, key: &[String], period: Period, start: NaiveD
     derive_seed(seed, &parts)
 }
 
+/// A cell's bootstrap means, with the sample's unbiased variance and size.
+pub(crate) struct Resampled {
+    pub replicates: Vec<f64>,
+    pub sample: (f64, usize),
+}
+
 /// Bootstrap means of one cell's scores (sorted into canonical order first); `None` for
 /// fewer than two statements.
-pub(crate) fn cell_replicates(scores: &mut [f64], replicates: usize, seed: u64) -> Option<Vec<f64>> {
+pub(crate) fn cell_replicates(scores: &mut [f64], replicates: usize, seed: u64) -> Option<Resampled> {
     if scores.len() < 2 {
         return None;
     }
     scores.sort_unstable_by(f64::total_cmp);
-    Some(resample_means(scores, replicates, &mut Xoshiro256::seed_from_u64(seed)))
+    Some(Resampled {
+        replicates: resample_means(scores, replicates, &mut Xoshiro256::seed_from_u64(seed)),
+        sample: (variance(scores), scores.len()),
+    })
 }
 
 fn series_cells(key: &[String], statements: &[Statement], options: &TrendOptions) -> Vec<Cell> {
@@ -182,7 +194,7 @@ fn series_cells(key: &[String], statements: &[Statement], options: &TrendOptions
         }
         let seed = cell_seed(options.seed, key, options.period, start);
         let ci = cell_replicates(&mut scores, options.bootstrap, seed)
-            .and_then(|mut reps| percentile_interval(&mut reps, options.ci));
+            .and_then(|mut r| percentile_interval(&mut r.replicates, expanded_tail(options.ci, &[r.sample])));
         cells.push(Cell { start, n: scores.len(), sum: scores.iter().sum(), ci, classes });
     }
     cells
@@ -362,6 +374,9 @@ mod tests {
         ] {
             assert!(matches!(trend(&table(&rows()), &bad), Err(AnalysisError::InvalidOption { .. })));
         }
+        let empty = trend(&table(&[]), &TrendOptions::default()).unwrap();
+        assert_eq!(empty.height(), 0);
+        assert_eq!(empty.width(), 11);
         let json = serde_json::to_string(&TrendOptions::default()).unwrap();
         assert_eq!(serde_json::from_str::<TrendOptions>(&json).unwrap(), TrendOptions::default());
     }
