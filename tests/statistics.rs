@@ -48,6 +48,13 @@ impl Rows {
         df
     }
 
+    /// Scores ordered by date (all rows are one series here).
+    fn score_in_date_order(&self) -> Vec<f64> {
+        let mut order: Vec<usize> = (0..self.score.len()).collect();
+        order.sort_by_key(|&i| self.date[i]);
+        order.into_iter().map(|i| self.score[i]).collect()
+    }
+
     /// The same rows in a shuffled order.
     fn shuffled(&self, seed: u64) -> Rows {
         let mut order: Vec<usize> = (0..self.score.len()).collect();
@@ -325,15 +332,6 @@ fn permutation_test_holds_its_level_after_selection() {
     // 5% plus two binomial standard errors of `count` series.
     assert!(rate <= 0.05 + 2.0 * (0.05f64 * 0.95 / count as f64).sqrt(), "false alarm rate {rate}");
     assert!(naive >= 100, "the selection-blind test should be far above 5%: {naive}/300");
-}
-
-impl Rows {
-    /// Scores ordered by date (all rows are one series here).
-    fn score_in_date_order(&self) -> Vec<f64> {
-        let mut order: Vec<usize> = (0..self.score.len()).collect();
-        order.sort_by_key(|&i| self.date[i]);
-        order.into_iter().map(|i| self.score[i]).collect()
-    }
 }
 
 #[test]

@@ -109,8 +109,7 @@ pub fn compare(scores: &DataFrame, options: &CompareOptions) -> Result<DataFrame
     }
     let first = by_actor.iter().flatten().map(|s| s.0).min();
     let last = by_actor.iter().flatten().map(|s| s.0).max();
-    let (Some(first), Some(last)) = (first, last) else { return empty_frame() };
-    let starts = period_starts(options.period, first, last);
+    let starts = first.zip(last).map(|(f, l)| period_starts(options.period, f, l)).unwrap_or_default();
 
     let jobs: Vec<(&String, &Vec<(NaiveDate, f64)>)> = options.actors.iter().zip(&by_actor).collect();
     let cells: Vec<Vec<Side>> = parallel_map(&jobs, |(actor, statements)| {
@@ -271,10 +270,6 @@ impl CompareColumns {
             Series::new("trend".into(), self.trend).into(),
         ])?)
     }
-}
-
-fn empty_frame() -> Result<DataFrame, AnalysisError> {
-    CompareColumns::default().into_frame()
 }
 
 #[cfg(test)]

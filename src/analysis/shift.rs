@@ -40,9 +40,9 @@
 //!    so their levels sum to at most α) and never less than the block it came from. Testing
 //!    each change against the whole series instead (single-step max-T) is exact only when the
 //!    series has no change at all: with a real shift, the shuffled series mix both regimes,
-//!    σ̂ inflates, PELT finds less, and a spurious second change looks significant. The
-//!    simulations showed this (13 spurious shifts next to 100 real ones); blocks split at the
-//!    established change are homogeneous again.
+//!    σ̂ inflates, the permuted statistics shrink, and a spurious second change looks
+//!    significant (a first version did this: 13 spurious shifts next to 100 real ones in the
+//!    power simulation). Blocks split at the established change are homogeneous again.
 //! 3. **Across series.** The discoveries are first of all series: Benjamini–Hochberg runs on
 //!    the series' p-values over the `m` series tested (every series long enough to hold two
 //!    segments, including those where PELT proposes nothing: their p-value is 1). Running BH
@@ -60,8 +60,8 @@
 //! Permutations of a block stop early once 20 permuted statistics have reached the observed
 //! one (Besag & Clifford, 1991), with `p = 20 / L` after `L` permutations — also a valid
 //! p-value. Blocks without a real change so cost a few dozen permutations; real changes get
-//! all of them, so the smallest possible p-value is `1 / (permutations + 1)`. With many
-//! series, raise `permutations` so that `α · k / m` is reachable.
+//! all of them, so the smallest possible p-value is `1 / (permutations + 1)`: 1e-4 by default,
+//! enough for one shift among 500 series (`α / m`). With more series, raise `permutations`.
 //!
 //! # Caveats
 //! Exchangeability assumes independent statements; strong serial correlation (a campaign of
@@ -145,7 +145,8 @@ pub struct ShiftOptions {
     pub min_size: usize,
     /// False discovery rate; also sets the interval level `1 − alpha`.
     pub alpha: f64,
-    /// Maximum number of permutations per series.
+    /// Maximum number of permutations per tested block (sets the smallest p-value,
+    /// `1 / (permutations + 1)`).
     pub permutations: usize,
     /// Bootstrap resamples for the interval of each shift.
     pub bootstrap: usize,
@@ -216,7 +217,7 @@ pub fn shifts(scores: &DataFrame, options: &ShiftOptions) -> Result<DataFrame, A
     let series_p: Vec<f64> = tested.iter().flatten().map(|t| t.p_value).collect();
     let series_adjusted = benjamini_hochberg(&series_p);
     let m = series_p.len() as f64;
-    let selected = series_adjusted.iter().filter(|&&q| q <= options.alpha).count() as f64;
+    let discoveries = series_adjusted.iter().filter(|&&q| q <= options.alpha).count() as f64;
     let mut series_adjusted = series_adjusted.into_iter();
     let mut out = ShiftColumns::default();
     for ((key, _), tested) in jobs.iter().zip(&tested) {
@@ -224,7 +225,7 @@ pub fn shifts(scores: &DataFrame, options: &ShiftOptions) -> Result<DataFrame, A
         let q = series_adjusted.next().unwrap_or(1.0);
         for change in &tested.changes {
             // With no series selected nothing is reported; the ratio is then irrelevant.
-            let within = if selected > 0.0 { (change.p_value * m / selected).min(1.0) } else { 1.0 };
+            let within = if discoveries > 0.0 { (change.p_value * m / discoveries).min(1.0) } else { 1.0 };
             let p_adjusted = q.max(within);
             if p_adjusted <= options.alpha {
                 out.push(key, change, tested.p_value, p_adjusted);
