@@ -262,10 +262,7 @@ against = "The author of this text calls for lifting sanctions on Russia."
             Err(TargetsError::Duplicate { .. })
         ));
         assert!(matches!(
-            TargetSet::from_toml_str(
-                "[templates]\nfavor = \"no placeholder\"\n[[target]]\nname = \"a\"\n",
-                p
-            ),
+            TargetSet::from_toml_str("[templates]\nfavor = \"no placeholder\"\n[[target]]\nname = \"a\"\n", p),
             Err(TargetsError::TemplateWithoutPlaceholder { .. })
         ));
         assert!(matches!(

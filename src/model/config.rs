@@ -35,10 +35,9 @@ where
 
 impl CommonConfig {
     pub fn from_file(path: &Path) -> Result<(Self, serde_json::Value), ModelError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|source| ModelError::Config { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.to_owned(), source })?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|source| ModelError::Config { path: path.to_owned(), source })?;
         let common = serde_json::from_value(value.clone())
             .map_err(|source| ModelError::Config { path: path.to_owned(), source })?;
         Ok((common, value))
@@ -53,7 +52,10 @@ impl CommonConfig {
     /// `ENTAILMENT` and `entailment` both match `entail`).
     pub fn label_index(&self, wanted: &str) -> Option<usize> {
         let wanted = wanted.to_ascii_lowercase();
-        self.id2label.iter().find(|(_, name)| name.to_ascii_lowercase().starts_with(&wanted)).map(|(&i, _)| i)
+        self.id2label
+            .iter()
+            .find(|(_, name)| name.to_ascii_lowercase().starts_with(&wanted))
+            .map(|(&i, _)| i)
     }
 
     /// Whether the labels look like an NLI head (entailment and contradiction present).

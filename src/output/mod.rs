@@ -22,7 +22,11 @@ pub enum TableFormat {
 impl TableFormat {
     /// The format a path's extension names.
     pub fn from_path(path: &Path) -> Result<Self, OutputError> {
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
         match ext.as_str() {
             "parquet" | "pq" => Ok(Self::Parquet),
             "csv" => Ok(Self::Csv),
@@ -67,8 +71,10 @@ pub fn write_table(df: &mut DataFrame, path: &Path, provenance: &Provenance) -> 
     write_atomically(path, |file| encode(df, format, provenance, file))?;
     if format != TableFormat::Parquet {
         let sidecar = provenance_sidecar(path);
-        let json: serde_json::Map<String, serde_json::Value> =
-            provenance.iter().map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned()))).collect();
+        let json: serde_json::Map<String, serde_json::Value> = provenance
+            .iter()
+            .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
+            .collect();
         write_atomically(&sidecar, |file| {
             serde_json::to_writer_pretty(&mut *file, &json).map_err(std::io::Error::from)?;
             file.write_all(b"\n")?;
@@ -130,10 +136,7 @@ impl From<PolarsError> for WriteFailure {
 
 /// Runs `fill` on a temporary file next to `path`, syncs it, and renames it to `path`.
 /// On any failure the temporary file is removed and `path` is left as it was.
-fn write_atomically<E>(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
-) -> Result<(), OutputError>
+fn write_atomically<E>(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>) -> Result<(), OutputError>
 where
     E: Into<WriteFailure>,
 {
