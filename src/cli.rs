@@ -102,13 +102,13 @@ struct ShiftArgs {
     #[arg(long, value_parser = parse_penalty, default_value = "bic")]
     penalty: Penalty,
     /// Fewest statements in a segment.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = ShiftOptions::default().min_size)]
     min_size: usize,
     /// False discovery rate across all actor × target series.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = ShiftOptions::default().alpha)]
     alpha: f64,
-    /// Most permutations per series.
-    #[arg(long, default_value_t = 999)]
+    /// Most permutations per series (the smallest p-value is 1 / (permutations + 1)).
+    #[arg(long, default_value_t = ShiftOptions::default().permutations)]
     permutations: usize,
     #[command(flatten)]
     bootstrap: BootstrapArgs,

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::analysis::AnalysisError;
 use crate::corpus::CorpusError;
 use crate::model::ModelError;
 use crate::output::OutputError;
@@ -22,6 +23,8 @@ pub enum Error {
     Output(#[from] OutputError),
     #[error(transparent)]
     Plot(#[from] crate::output::plot::PlotError),
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,

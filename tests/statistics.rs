@@ -1,0 +1,417 @@
+//! Simulations with known truth for the statistics of `stance::analysis`: interval coverage of
+//! `trend`, power, dating and false alarms of `shifts`, and determinism. Data are generated
+//! here from fixed seeds. Run with `--nocapture` to see the measured rates.
+
+use chrono::{Days, NaiveDate};
+use polars::prelude::*;
+use stance::analysis::rng::Xoshiro256;
+use stance::analysis::{
+    compare, pelt, shifts, trend, CompareOptions, Penalty, Period, ShiftOptions, TrendOptions,
+};
+
+const NOISE_SD: f64 = 0.25;
+
+fn normal(rng: &mut Xoshiro256) -> f64 {
+    // Box–Muller; 1 - u keeps the logarithm finite.
+    let u1 = 1.0 - rng.next_f64();
+    let u2 = rng.next_f64();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+#[derive(Default, Clone)]
+struct Rows {
+    actor: Vec<String>,
+    target: Vec<String>,
+    date: Vec<NaiveDate>,
+    score: Vec<f64>,
+}
+
+impl Rows {
+    fn push(&mut self, actor: &str, target: &str, date: NaiveDate, score: f64) {
+        self.actor.push(actor.to_owned());
+        self.target.push(target.to_owned());
+        self.date.push(date);
+        self.score.push(score);
+    }
+
+    fn frame(&self) -> DataFrame {
+        let days: Vec<i32> = self.date.iter().map(|d| d.to_epoch_days()).collect();
+        let mut df = df!(
+            "actor" => &self.actor,
+            "target" => &self.target,
+            "date" => days,
+            "score" => &self.score,
+        )
+        .unwrap();
+        let date = df.column("date").unwrap().cast(&DataType::Date).unwrap();
+        df.with_column(date).unwrap();
+        df
+    }
+
+    /// Scores ordered by date (all rows are one series here).
+    fn score_in_date_order(&self) -> Vec<f64> {
+        let mut order: Vec<usize> = (0..self.score.len()).collect();
+        order.sort_by_key(|&i| self.date[i]);
+        order.into_iter().map(|i| self.score[i]).collect()
+    }
+
+    /// The same rows in a shuffled order.
+    fn shuffled(&self, seed: u64) -> Rows {
+        let mut order: Vec<usize> = (0..self.score.len()).collect();
+        Xoshiro256::seed_from_u64(seed).shuffle(&mut order);
+        let mut out = Rows::default();
+        for i in order {
+            out.push(&self.actor[i], &self.target[i], self.date[i], self.score[i]);
+        }
+        out
+    }
+}
+
+fn monday() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2023, 1, 2).unwrap()
+}
+
+fn plus_days(date: NaiveDate, days: u64) -> NaiveDate {
+    date.checked_add_days(Days::new(days)).unwrap()
+}
+
+/// A weekly series of `weeks` weeks with 3 statements a week on random days; the mean is
+/// `means[k]` from week `starts[k]` on (starts[0] = 0), noise N(0, 0.25) clipped to [-1, 1].
+fn weekly_series(
+    rows: &mut Rows,
+    actor: &str,
+    rng: &mut Xoshiro256,
+    weeks: u64,
+    starts: &[u64],
+    means: &[f64],
+) {
+    for week in 0..weeks {
+        let regime = starts.iter().rposition(|&s| week >= s).unwrap();
+        for _ in 0..3 {
+            let date = plus_days(monday(), 7 * week + rng.below(7) as u64);
+            let score = (means[regime] + NOISE_SD * normal(rng)).clamp(-1.0, 1.0);
+            rows.push(actor, "peace negotiations", date, score);
+        }
+    }
+}
+
+fn column_f64(df: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    df.column(name).unwrap().f64().unwrap().iter().collect()
+}
+
+fn column_str(df: &DataFrame, name: &str) -> Vec<String> {
+    df.column(name).unwrap().str().unwrap().iter().map(|s| s.unwrap().to_owned()).collect()
+}
+
+fn column_date(df: &DataFrame, name: &str) -> Vec<NaiveDate> {
+    df.column(name)
+        .unwrap()
+        .date()
+        .unwrap()
+        .phys
+        .iter()
+        .map(|d| NaiveDate::from_epoch_days(d.unwrap()).unwrap())
+        .collect()
+}
+
+/// Noise N(0, 0.25) truncated symmetrically at ±0.45: the mean stays exact and a score with
+/// a mean in [-0.5, 0.5] stays inside [-1, 1].
+fn bounded_noise(rng: &mut Xoshiro256) -> f64 {
+    loop {
+        let e = NOISE_SD * normal(rng);
+        if e.abs() <= 0.45 {
+            return e;
+        }
+    }
+}
+
+/// Monthly cells of `sizes()` statements for 4 actors × 2 targets × 30 months; returns the
+/// share of 95% trend intervals that cover the true mean, and the number of cells.
+fn trend_coverage(seed: u64, mut sizes: impl FnMut(&mut Xoshiro256) -> usize) -> (f64, usize) {
+    let mut rng = Xoshiro256::seed_from_u64(seed);
+    let mut rows = Rows::default();
+    let mut truth = std::collections::HashMap::new();
+    let first = NaiveDate::from_ymd_opt(2022, 1, 1).unwrap();
+    for actor in ["kremlin", "white house", "kyiv", "brussels"] {
+        for target in ["peace negotiations", "sanctions"] {
+            let mean = rng.next_f64() - 0.5;
+            truth.insert((actor.to_owned(), target.to_owned()), mean);
+            for month in 0..30u32 {
+                let start = first.checked_add_months(chrono::Months::new(month)).unwrap();
+                for _ in 0..sizes(&mut rng) {
+                    let score = mean + bounded_noise(&mut rng);
+                    rows.push(actor, target, plus_days(start, rng.below(28) as u64), score);
+                }
+            }
+        }
+    }
+    let out = trend(&rows.frame(), &TrendOptions::default()).unwrap();
+    let (actors, targets) = (column_str(&out, "actor"), column_str(&out, "target"));
+    let (lo, hi) = (column_f64(&out, "ci_low"), column_f64(&out, "ci_high"));
+    let covered = (0..out.height())
+        .filter(|&i| {
+            let mean = truth[&(actors[i].clone(), targets[i].clone())];
+            lo[i].unwrap() <= mean && mean <= hi[i].unwrap()
+        })
+        .count();
+    (covered as f64 / out.height() as f64, out.height())
+}
+
+#[test]
+fn trend_intervals_cover_the_true_mean() {
+    let (rate, cells) = trend_coverage(2024, |rng| 8 + rng.below(23));
+    println!(
+        "trend: 95% intervals cover the true mean in {:.1}% of {cells} cells of 8-30 statements",
+        100.0 * rate
+    );
+    assert_eq!(cells, 240);
+    assert!((0.90..=0.99).contains(&rate), "coverage {rate}");
+    // Small cells: no bootstrap interval is reliable at n = 5, but it must not collapse.
+    let (small, cells) = trend_coverage(2025, |_| 5);
+    println!(
+        "trend: 95% intervals cover the true mean in {:.1}% of {cells} cells of 5 statements",
+        100.0 * small
+    );
+    assert!(small >= 0.85, "coverage at n = 5: {small}");
+}
+
+/// Series (one per actor) with one shift of ±0.6, the true shift date and size of each.
+fn one_shift_series(count: usize, seed: u64) -> (Rows, Vec<(NaiveDate, f64)>) {
+    let mut rng = Xoshiro256::seed_from_u64(seed);
+    let mut rows = Rows::default();
+    let mut truth = Vec::new();
+    for s in 0..count {
+        let shift_week = 12 + rng.below(17) as u64;
+        let low = -0.4 + 0.2 * rng.next_f64();
+        let (before, after) = if rng.below(2) == 0 { (low, low + 0.6) } else { (low + 0.6, low) };
+        weekly_series(&mut rows, &format!("actor {s:03}"), &mut rng, 40, &[0, shift_week], &[before, after]);
+        truth.push((plus_days(monday(), 7 * shift_week), after - before));
+    }
+    (rows, truth)
+}
+
+#[test]
+fn one_shift_is_found_and_dated() {
+    let (rows, truth) = one_shift_series(100, 7);
+    let out = shifts(&rows.frame(), &ShiftOptions::default()).unwrap();
+    let actors = column_str(&out, "actor");
+    let dates = column_date(&out, "date");
+    let (deltas, lo, hi) =
+        (column_f64(&out, "delta"), column_f64(&out, "ci_low"), column_f64(&out, "ci_high"));
+    let (mut found, mut covered) = (0, 0);
+    let (mut errors, mut size_errors) = (Vec::new(), Vec::new());
+    for (s, (true_date, true_delta)) in truth.iter().enumerate() {
+        let name = format!("actor {s:03}");
+        let hit = (0..out.height())
+            .filter(|&i| actors[i] == name && (dates[i] - *true_date).num_days().abs() <= 14)
+            .min_by_key(|&i| (dates[i] - *true_date).num_days().abs());
+        if let Some(i) = hit {
+            found += 1;
+            errors.push((dates[i] - *true_date).num_days().abs());
+            // The sign must be right; the size may be off when a short extra segment sits next
+            // to the change.
+            assert!(deltas[i].unwrap() * true_delta > 0.0, "{name}: delta {:?}", deltas[i]);
+            size_errors.push((deltas[i].unwrap() - true_delta).abs());
+            covered += usize::from(lo[i].unwrap() <= *true_delta && *true_delta <= hi[i].unwrap());
+        }
+    }
+    errors.sort_unstable();
+    size_errors.sort_unstable_by(f64::total_cmp);
+    println!(
+        "shifts: one shift of 0.6 (sd 0.25, 3/week, 40 weeks) found within 14 days in {found}/100 series; \
+         dating error median {} days, max {} days; |delta - 0.6| median {:.3}; the 95% interval of \
+         delta covers the true size in {covered}/{found}; {} other shifts reported",
+        errors[errors.len() / 2],
+        errors.last().unwrap(),
+        size_errors[size_errors.len() / 2],
+        out.height() - found
+    );
+    assert!(found >= 95, "found {found}");
+    // Within a series with a real shift the error rate is held at alpha: few spurious extras.
+    assert!(out.height() - found <= 10, "{} spurious shifts", out.height() - found);
+}
+
+/// Statements with a constant mean, one series per actor.
+fn stationary_series(count: usize, seed: u64) -> Vec<Rows> {
+    let mut rng = Xoshiro256::seed_from_u64(seed);
+    (0..count)
+        .map(|s| {
+            let mut rows = Rows::default();
+            let mean = rng.next_f64() - 0.5;
+            weekly_series(&mut rows, &format!("actor {s:03}"), &mut rng, 40, &[0], &[mean]);
+            rows
+        })
+        .collect()
+}
+
+/// The permutation p-value a naive test gives the largest PELT change: shuffle only the two
+/// segments adjacent to it, ignoring that PELT chose the split. For the contrast in the report.
+fn naive_p_value(x: &[f64], penalty: Penalty, rng: &mut Xoshiro256) -> Option<f64> {
+    let changes = pelt(x, penalty, 5);
+    let mut bounds = vec![0];
+    bounds.extend(&changes);
+    bounds.push(x.len());
+    let diff = |seg: &[f64], split: usize| {
+        let (a, b) = seg.split_at(split);
+        (b.iter().sum::<f64>() / b.len() as f64 - a.iter().sum::<f64>() / a.len() as f64).abs()
+    };
+    (0..changes.len())
+        .map(|k| {
+            let mut seg = x[bounds[k]..bounds[k + 2]].to_vec();
+            let split = bounds[k + 1] - bounds[k];
+            let observed = diff(&seg, split);
+            let hits = (0..999)
+                .filter(|_| {
+                    rng.shuffle(&mut seg);
+                    diff(&seg, split) >= observed
+                })
+                .count();
+            (hits + 1) as f64 / 1000.0
+        })
+        .reduce(f64::min)
+}
+
+#[test]
+fn stationary_series_rarely_report_shifts() {
+    let series = stationary_series(100, 99);
+    let options = ShiftOptions::default();
+
+    // As the tool runs: all series in one table, Benjamini–Hochberg across them.
+    let mut all = Rows::default();
+    for rows in &series {
+        for i in 0..rows.score.len() {
+            all.push(&rows.actor[i], &rows.target[i], rows.date[i], rows.score[i]);
+        }
+    }
+    let together = shifts(&all.frame(), &options).unwrap();
+    let mut flagged = column_str(&together, "actor");
+    flagged.dedup();
+
+    // The check of the p-values themselves: each series tested on its own, where an exact
+    // level-5% test flags 5 ± 2.2 of 100.
+    let alone = series.iter().filter(|rows| shifts(&rows.frame(), &options).unwrap().height() > 0).count();
+    let detected =
+        series.iter().filter(|rows| !pelt(&rows.score_in_date_order(), Penalty::Bic, 5).is_empty()).count();
+    println!(
+        "shifts on 100 stationary series (BIC): {} series with a reported shift when tested together, \
+         {alone} when each is tested alone; PELT proposes a change in {detected}",
+        flagged.len()
+    );
+    assert!(flagged.len() <= 5, "{} series flagged together", flagged.len());
+    assert!(alone <= 9, "{alone} series flagged alone");
+}
+
+/// With the AIC penalty PELT proposes changes in most stationary series, so the test alone
+/// stands between them and a report: the selection-aware test must hold its level where the
+/// selection-blind one fails. Each series is tested on its own (no help from
+/// Benjamini–Hochberg across series).
+#[test]
+fn permutation_test_holds_its_level_after_selection() {
+    let count = 1000;
+    let series = stationary_series(count, 123);
+    let options = ShiftOptions { penalty: Penalty::Aic, ..ShiftOptions::default() };
+    let alone = series.iter().filter(|rows| shifts(&rows.frame(), &options).unwrap().height() > 0).count();
+    let detected =
+        series.iter().filter(|rows| !pelt(&rows.score_in_date_order(), Penalty::Aic, 5).is_empty()).count();
+    let mut rng = Xoshiro256::seed_from_u64(5);
+    let naive = series
+        .iter()
+        .take(300)
+        .filter(|rows| {
+            naive_p_value(&rows.score_in_date_order(), Penalty::Aic, &mut rng).is_some_and(|p| p <= 0.05)
+        })
+        .count();
+    let rate = alone as f64 / count as f64;
+    println!(
+        "shifts on {count} stationary series tested one by one (AIC): PELT proposes a change in {detected}; \
+         the block permutation test reports one in {alone} ({:.1}%); the selection-blind test would \
+         in {naive} of the first 300 ({:.1}%)",
+        100.0 * rate,
+        100.0 * naive as f64 / 300.0
+    );
+    // 5% plus two binomial standard errors of `count` series.
+    assert!(rate <= 0.05 + 2.0 * (0.05f64 * 0.95 / count as f64).sqrt(), "false alarm rate {rate}");
+    assert!(naive >= 100, "the selection-blind test should be far above 5%: {naive}/300");
+}
+
+#[test]
+fn two_shifts_in_one_series_are_both_found_and_dated() {
+    let mut rng = Xoshiro256::seed_from_u64(31);
+    let mut rows = Rows::default();
+    let series = 10;
+    for s in 0..series {
+        weekly_series(&mut rows, &format!("actor {s:02}"), &mut rng, 60, &[0, 20, 40], &[-0.3, 0.3, -0.3]);
+    }
+    let truth = [plus_days(monday(), 7 * 20), plus_days(monday(), 7 * 40)];
+    let out = shifts(&rows.frame(), &ShiftOptions::default()).unwrap();
+    let actors = column_str(&out, "actor");
+    let dates = column_date(&out, "date");
+    let mut both = 0;
+    for s in 0..series {
+        let name = format!("actor {s:02}");
+        let found: Vec<NaiveDate> =
+            (0..out.height()).filter(|&i| actors[i] == name).map(|i| dates[i]).collect();
+        let dated = truth.iter().all(|t| found.iter().any(|d| (*d - *t).num_days().abs() <= 14));
+        println!("two shifts, {name}: reported {found:?}");
+        both += usize::from(dated);
+    }
+    println!("two shifts (+0.6 then -0.6): both found within 14 days in {both}/{series} series");
+    assert_eq!(both, series);
+}
+
+#[test]
+fn results_do_not_depend_on_row_order() {
+    let (rows, _) = one_shift_series(6, 3);
+    let options = ShiftOptions { permutations: 199, ..ShiftOptions::default() };
+    let a = shifts(&rows.frame(), &options).unwrap();
+    let b = shifts(&rows.shuffled(1).frame(), &options).unwrap();
+    assert!(a.height() > 0);
+    assert!(a.equals_missing(&b), "{a}\n{b}");
+    let other_seed = shifts(&rows.frame(), &ShiftOptions { seed: 1, ..options.clone() }).unwrap();
+    assert_ne!(column_f64(&a, "ci_low"), column_f64(&other_seed, "ci_low"));
+
+    let trend_options = TrendOptions { period: Period::Week, ..TrendOptions::default() };
+    let t1 = trend(&rows.frame(), &trend_options).unwrap();
+    let t2 = trend(&rows.shuffled(2).frame(), &trend_options).unwrap();
+    assert!(t1.equals_missing(&t2));
+
+    let compare_options =
+        CompareOptions::new("peace negotiations", vec!["actor 000".into(), "actor 003".into()]);
+    let c1 = compare(&rows.frame(), &compare_options).unwrap();
+    let c2 = compare(&rows.shuffled(3).frame(), &compare_options).unwrap();
+    assert!(c1.equals_missing(&c2));
+    assert_eq!(c1.height(), 10);
+}
+
+#[test]
+fn compare_gap_intervals_cover_the_true_gap() {
+    let mut rng = Xoshiro256::seed_from_u64(77);
+    let mut rows = Rows::default();
+    let (mean_a, mean_b) = (0.35, -0.1);
+    for week in 0..150u64 {
+        for (actor, mean) in [("a", mean_a), ("b", mean_b)] {
+            for _ in 0..(3 + rng.below(6)) {
+                let date = plus_days(monday(), 7 * week + rng.below(7) as u64);
+                rows.push(actor, "t", date, (mean + NOISE_SD * normal(&mut rng)).clamp(-1.0, 1.0));
+            }
+        }
+    }
+    let options =
+        CompareOptions { period: Period::Week, ..CompareOptions::new("t", vec!["a".into(), "b".into()]) };
+    let out = compare(&rows.frame(), &options).unwrap();
+    let (lo, hi) = (column_f64(&out, "gap_ci_low"), column_f64(&out, "gap_ci_high"));
+    let covered = (0..out.height())
+        .filter(|&i| lo[i].unwrap() <= mean_a - mean_b && mean_a - mean_b <= hi[i].unwrap())
+        .count();
+    let trends: Vec<Option<&str>> = out.column("trend").unwrap().str().unwrap().iter().collect();
+    let unchanged = trends.iter().filter(|t| **t == Some("unchanged")).count();
+    println!(
+        "compare: 95% gap intervals cover the true gap in {covered}/{} weeks; the constant gap is \
+         called unchanged in {unchanged}/{} week-to-week comparisons",
+        out.height(),
+        trends.iter().flatten().count()
+    );
+    assert_eq!(out.height(), 150);
+    assert!((0.90..=0.99).contains(&(covered as f64 / 150.0)));
+    assert!(unchanged as f64 >= 0.85 * trends.iter().flatten().count() as f64);
+}
