@@ -13,7 +13,10 @@ $stance score corpus/statements.csv --targets corpus/targets.toml --model "$mode
 $stance trend "$out/scores.parquet" --period month --out "$out/trends.parquet"
 $stance shift "$out/scores.parquet" --out "$out/shifts.parquet"
 $stance compare "$out/scores.parquet" --target "peace negotiations" --actors "Kremlin,White House,Ukrainian President's Office" --period month --out "$out/compare.parquet"
-$stance plot "$out/trends.parquet" --target "peace negotiations" --shifts "$out/shifts.parquet" --out "$out/peace_negotiations.svg"
-$stance plot "$out/trends.parquet" --target "peace negotiations" --shifts "$out/shifts.parquet" --out "$out/peace_negotiations.png"
+actors="Kremlin,White House,Ukrainian President's Office"
+for ext in svg png; do
+  $stance plot "$out/trends.parquet" --target "peace negotiations" --actors "$actors" \
+    --shifts "$out/shifts.parquet" --out "$out/peace_negotiations.$ext"
+done
 $stance show "$out/shifts.parquet"
 echo "demo outputs in $out/" >&2

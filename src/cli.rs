@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use polars::prelude::*;
-use stance::corpus::CorpusOptions;
 use stance::analysis::{self, CompareOptions, Penalty, Period, ShiftOptions, TrendOptions};
+use stance::corpus::CorpusOptions;
 use stance::model::{self, hub, presets, HubId};
 use stance::output::plot::{self, PlotOptions};
 use stance::output::write_table;
-use stance::provenance::Provenance;
 use stance::pipeline::{self, ScoreJob};
 use stance::progress::Reporter;
+use stance::provenance::Provenance;
 use stance::score::{LongText, Method, ScoreOptions};
 use stance::targets::{Stance, TargetSet, Templates};
 
@@ -324,14 +324,15 @@ fn emit(mut frame: DataFrame, out: Option<&Path>, provenance: &Provenance) -> Re
     match out {
         Some(out) => write_table(&mut frame, out, provenance)?,
         None => {
-            std::env::set_var("POLARS_FMT_MAX_ROWS", "40");
-            if std::env::var_os("POLARS_TABLE_WIDTH").is_none() {
-                std::env::set_var("POLARS_TABLE_WIDTH", "220");
-            }
+            configure_table_printing(40);
             writeln!(std::io::stdout().lock(), "{frame}")?;
         }
     }
     Ok(())
+}
+
+fn analysing(path: &Path) -> String {
+    format!("cannot analyse {}", path.display())
 }
 
 fn trend(args: &TrendArgs, command_line: &[String]) -> Result<()> {
@@ -344,7 +345,7 @@ fn trend(args: &TrendArgs, command_line: &[String]) -> Result<()> {
         seed: args.bootstrap.seed,
         rolling: args.rolling,
     };
-    let frame = analysis::trend(&scores, &options)?;
+    let frame = analysis::trend(&scores, &options).with_context(|| analysing(&args.scores))?;
     let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
     provenance.set_json("trend_options", &options);
     emit(frame, args.out.as_deref(), &provenance)
@@ -362,7 +363,7 @@ fn shift(args: &ShiftArgs, command_line: &[String]) -> Result<()> {
         bootstrap: args.bootstrap.bootstrap,
         seed: args.bootstrap.seed,
     };
-    let frame = analysis::shifts(&scores, &options)?;
+    let frame = analysis::shifts(&scores, &options).with_context(|| analysing(&args.scores))?;
     let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
     provenance.set_json("shift_options", &options);
     emit(frame, args.out.as_deref(), &provenance)
@@ -378,7 +379,7 @@ fn compare(args: &CompareArgs, command_line: &[String]) -> Result<()> {
         bootstrap: args.bootstrap.bootstrap,
         seed: args.bootstrap.seed,
     };
-    let frame = analysis::compare(&scores, &options)?;
+    let frame = analysis::compare(&scores, &options).with_context(|| analysing(&args.scores))?;
     let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
     provenance.set_json("compare_options", &options);
     emit(frame, args.out.as_deref(), &provenance)
@@ -391,7 +392,7 @@ fn plot_chart(args: &PlotArgs) -> Result<()> {
         table
     } else {
         let options = TrendOptions { period: args.period, ..TrendOptions::default() };
-        analysis::trend(&table, &options)?
+        analysis::trend(&table, &options).with_context(|| analysing(&args.input))?
     };
     let shifts = match &args.shifts {
         Some(path) => Some(pipeline::read_scores(path)?.0),
@@ -404,7 +405,8 @@ fn plot_chart(args: &PlotArgs) -> Result<()> {
         width: args.width,
         height: args.height,
     };
-    plot::render_trend_chart(&trends, shifts.as_ref(), &options, &args.out)?;
+    plot::render_trend_chart(&trends, shifts.as_ref(), &options, &args.out)
+        .with_context(|| format!("drawing {}", args.out.display()))?;
     Ok(())
 }
 
@@ -568,6 +570,18 @@ fn models(command: ModelsCommand, quiet: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// polars sizes its printed tables from environment variables; a user's own settings win.
+fn configure_table_printing(rows: usize) {
+    std::env::set_var("POLARS_FMT_MAX_ROWS", rows.to_string());
+    for (name, value) in
+        [("POLARS_FMT_STR_LEN", "32"), ("POLARS_FMT_MAX_COLS", "20"), ("POLARS_TABLE_WIDTH", "240")]
+    {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
+    }
 }
 
 fn show(args: &ShowArgs) -> Result<()> {

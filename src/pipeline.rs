@@ -82,7 +82,8 @@ pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
     let mut frame = table.frame;
     if let Ok(date) = frame.column("date") {
         if date.dtype() == &DataType::String {
-            let (parsed, _) = parse_dates_at(date.as_materialized_series(), path, &table.rows, "date", false)?;
+            let (parsed, _) =
+                parse_dates_at(date.as_materialized_series(), path, &table.rows, "date", false)?;
             frame.replace("date", parsed.into_column()).map_err(Error::Table)?;
         }
     }
@@ -97,9 +98,15 @@ pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
 
 /// Provenance of a table derived from the scores in `input`: this command, the input's hash,
 /// and the input's own provenance under `upstream.`.
-pub fn derived_provenance(command_line: &[String], input: &Path, upstream: &Provenance) -> Result<Provenance> {
+pub fn derived_provenance(
+    command_line: &[String],
+    input: &Path,
+    upstream: &Provenance,
+) -> Result<Provenance> {
     let mut provenance = Provenance::for_command(command_line);
-    provenance.record_input("scores", input).map_err(|source| Error::Io { path: input.to_owned(), source })?;
+    provenance
+        .record_input("scores", input)
+        .map_err(|source| Error::Io { path: input.to_owned(), source })?;
     provenance.inherit(upstream);
     Ok(provenance)
 }

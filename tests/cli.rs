@@ -261,3 +261,107 @@ fn interrupted_write_leaves_no_partial_output() {
     assert!(!status.success(), "the size limit should have stopped the write");
     assert_eq!(std::fs::read(dir.path().join("scores.parquet")).unwrap(), previous);
 }
+
+/// A scores table from "another tool": CSV, text dates, integer-free scores, two actors, one
+/// of which changes its stance at the start of June.
+fn synthetic_scores() -> String {
+    let mut csv = String::from("actor,date,target,score\n");
+    let mut state = 7u64;
+    let mut noise = || {
+        // A small LCG keeps the table reproducible without a dependency.
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.3
+    };
+    for day in 0..120u32 {
+        let date =
+            chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap() + chrono::Days::new(u64::from(day) * 2);
+        let shifted = date >= chrono::NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
+        let kremlin = if shifted { 0.5 } else { -0.5 } + noise();
+        let white_house = 0.4 + noise();
+        csv.push_str(&format!("Kremlin,{date},peace negotiations,{kremlin:.4}\n"));
+        csv.push_str(&format!("White House,{date},peace negotiations,{white_house:.4}\n"));
+    }
+    csv
+}
+
+#[test]
+fn analysis_commands_print_their_tables() {
+    let dir = with_corpus("scores.csv", synthetic_scores().as_bytes());
+    let trend = stance(dir.path(), &["trend", "scores.csv", "--period", "quarter", "--bootstrap", "500"]);
+    assert_eq!(trend.code, 0, "{}", trend.transcript());
+    insta::assert_snapshot!("trend_quarterly", trend.transcript());
+    let shift = stance(dir.path(), &["shift", "scores.csv", "--permutations", "499", "--bootstrap", "500"]);
+    assert_eq!(shift.code, 0, "{}", shift.transcript());
+    insta::assert_snapshot!("shift_found", shift.transcript());
+    let compare = stance(
+        dir.path(),
+        &[
+            "compare",
+            "scores.csv",
+            "--target",
+            "peace negotiations",
+            "--actors",
+            "Kremlin,White House",
+            "--bootstrap",
+            "500",
+        ],
+    );
+    assert_eq!(compare.code, 0, "{}", compare.transcript());
+    insta::assert_snapshot!("compare_monthly", compare.transcript());
+}
+
+#[test]
+fn analysis_outputs_carry_provenance_and_plot_reads_them() {
+    let dir = with_corpus("scores.csv", synthetic_scores().as_bytes());
+    for args in [
+        vec!["trend", "scores.csv", "--out", "trends.parquet"],
+        vec!["shift", "scores.csv", "--permutations", "499", "--out", "shifts.parquet"],
+        vec![
+            "plot",
+            "trends.parquet",
+            "--target",
+            "peace negotiations",
+            "--shifts",
+            "shifts.parquet",
+            "--out",
+            "c.svg",
+        ],
+        vec!["plot", "scores.csv", "--target", "peace negotiations", "--period", "week", "--out", "c.png"],
+    ] {
+        let out = stance(dir.path(), &args);
+        assert_eq!(out.code, 0, "{args:?}: {}", out.transcript());
+    }
+    let show = stance(dir.path(), &["show", "shifts.parquet", "--metadata"]);
+    assert!(show.stdout.contains("shift_options: {"), "{}", show.stdout);
+    assert!(show.stdout.contains("input.scores.sha256: "), "{}", show.stdout);
+    let svg = std::fs::read_to_string(dir.path().join("c.svg")).unwrap();
+    assert!(svg.contains("Kremlin") && svg.contains("Δ +"), "the shift is marked on the chart");
+}
+
+#[test]
+fn analysis_errors_name_what_is_missing() {
+    let dir = with_corpus("bad.csv", b"actor,date,target,stance\nA,2025-01-01,t,0.5\n");
+    std::fs::write(dir.path().join("scores.csv"), "actor,date,target,score\nA,2025-01-01,t,0.5\n").unwrap();
+    let mut transcripts = String::new();
+    for args in [
+        vec!["trend", "bad.csv"],
+        vec!["trend", "scores.csv", "--period", "fortnight"],
+        vec!["compare", "missing.parquet", "--target", "t", "--actors", "A,B"],
+        vec!["plot", "bad.csv", "--target", "t", "--out", "c.svg"],
+        vec!["plot", "scores.csv", "--target", "other", "--out", "c.svg"],
+    ] {
+        let out = stance(dir.path(), &args);
+        assert_ne!(out.code, 0);
+        transcripts.push_str(&format!("$ {}\n{}\n", args.join(" "), out.transcript()));
+    }
+    std::fs::write(
+        dir.path().join("dates.csv"),
+        "actor,date,target,score\nA,2025-01-01,t,0.5\nA,next week,t,0.1\n",
+    )
+    .unwrap();
+    let out = stance(dir.path(), &["trend", "dates.csv"]);
+    transcripts.push_str(&format!("$ trend dates.csv\n{}\n", out.transcript()));
+    let out = stance(dir.path(), &["compare", "scores.csv", "--target", "t", "--actors", "A,Nobody"]);
+    transcripts.push_str(&format!("$ compare --actors A,Nobody\n{}\n", out.transcript()));
+    insta::assert_snapshot!(transcripts);
+}
