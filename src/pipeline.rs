@@ -76,10 +76,20 @@ pub fn score(job: &ScoreJob, command_line: &[String], reporter: &dyn Reporter) -
 
 /// Reads a scores table written by `stance score` or any other tool (CSV, TSV, NDJSON,
 /// Parquet) for the analysis commands: a text `date` column is parsed as the corpus reader
-/// parses dates (errors name the row and line), and an integer or f32 `score` becomes Float64.
+/// parses dates (errors name the row and line), an integer or f32 `score` becomes Float64,
+/// and categorical or numeric `actor`/`target`/`label` columns (pandas writes categoricals)
+/// become text.
 pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
     let table = load_table(path, &["actor", "target", "date", "label"])?;
     let mut frame = table.frame;
+    for name in ["actor", "target", "label"] {
+        if let Ok(column) = frame.column(name) {
+            if column.dtype() != &DataType::String && !column.dtype().is_nested() {
+                let text = column.cast(&DataType::String).map_err(Error::Table)?;
+                frame.replace(name, text).map_err(Error::Table)?;
+            }
+        }
+    }
     if let Ok(date) = frame.column("date") {
         if date.dtype() == &DataType::String {
             let (parsed, _) =

@@ -365,3 +365,18 @@ fn analysis_errors_name_what_is_missing() {
     transcripts.push_str(&format!("$ compare --actors A,Nobody\n{}\n", out.transcript()));
     insta::assert_snapshot!(transcripts);
 }
+
+/// Tables from other tools: numeric actor codes (pandas categoricals take the same path) and
+/// whole-number scores are accepted.
+#[test]
+fn analysis_accepts_numeric_actor_codes_and_integer_scores() {
+    let dir = with_corpus(
+        "coded.csv",
+        b"actor,date,target,score\n101,2025-01-01,t,1\n101,2025-01-09,t,-1\n102,2025-01-02,t,0\n",
+    );
+    let out = stance(dir.path(), &["trend", "coded.csv", "--out", "t.csv"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let trends = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
+    assert!(trends.starts_with("actor,target,period_start"), "{trends}");
+    assert!(trends.contains("\n101,t,2025-01-01,2025-01-31,2,0.0,"), "{trends}");
+}
