@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use crate::analysis::AnalysisError;
+use crate::cache::CacheError;
+use crate::checkpoint::RunError;
 use crate::corpus::CorpusError;
 use crate::model::ModelError;
 use crate::output::OutputError;
@@ -25,6 +27,10 @@ pub enum Error {
     Plot(#[from] crate::output::plot::PlotError),
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,

@@ -5,6 +5,8 @@
 //! [`analysis`] → [`output`]. The `stance` binary is a thin layer over this library.
 
 pub mod analysis;
+pub mod cache;
+pub mod checkpoint;
 pub mod corpus;
 pub mod error;
 pub mod model;
