@@ -273,7 +273,8 @@ impl ScoreCache {
     pub fn stats(&self) -> Result<CacheStats, CacheError> {
         let mut stats = CacheStats::default();
         for path in self.shard_files()? {
-            let bytes = std::fs::read(&path).map_err(|source| CacheError::Io { path: path.clone(), source })?;
+            let bytes =
+                std::fs::read(&path).map_err(|source| CacheError::Io { path: path.clone(), source })?;
             let mut keys = HashSet::new();
             stats.files += 1;
             stats.bytes += bytes.len() as u64;
@@ -345,7 +346,9 @@ fn encode(key: &CacheKey, score: &StanceScore) -> [u8; RECORD_LEN] {
 
 /// A record's key and score, or `None` when any check fails.
 fn decode(record: &[u8]) -> Option<(CacheKey, StanceScore)> {
-    if record.len() != RECORD_LEN || record[..4] != MAGIC || record[BODY_LEN..] != checksum(&record[..BODY_LEN])
+    if record.len() != RECORD_LEN
+        || record[..4] != MAGIC
+        || record[BODY_LEN..] != checksum(&record[..BODY_LEN])
     {
         return None;
     }
@@ -395,7 +398,11 @@ mod tests {
 
     fn score(seed: u32) -> StanceScore {
         let a = (seed % 7) as f32 / 10.0;
-        StanceScore { probs: [a, 0.5 - a / 2.0, 0.5 - a / 2.0], truncated: seed % 2 == 0, n_chunks: 1 + seed % 3 }
+        StanceScore {
+            probs: [a, 0.5 - a / 2.0, 0.5 - a / 2.0],
+            truncated: seed % 2 == 0,
+            n_chunks: 1 + seed % 3,
+        }
     }
 
     fn key(seed: u32) -> CacheKey {
@@ -454,7 +461,8 @@ mod tests {
 
     #[test]
     fn keys_change_with_anything_that_changes_the_score() {
-        let targets = TargetSet::from_names(&["talks".into(), "sanctions".into()], Default::default()).unwrap();
+        let targets =
+            TargetSet::from_names(&["talks".into(), "sanctions".into()], Default::default()).unwrap();
         let model = ModelFingerprint {
             weights_sha256: "w".into(),
             revision: None,

@@ -323,10 +323,15 @@ impl RunDir {
         }
         let rows = self.layout.rows(part);
         if frame.height() != rows.len() * self.layout.targets {
-            return Err(format!("{} rows where {} were expected", frame.height(), rows.len() * self.layout.targets));
+            return Err(format!(
+                "{} rows where {} were expected",
+                frame.height(),
+                rows.len() * self.layout.targets
+            ));
         }
         let scores = scores_from_frame(&frame).map_err(|e| format!("unexpected columns ({e})"))?;
-        let statements = frame.column("statement").and_then(|c| c.u64().cloned()).map_err(|e| e.to_string())?;
+        let statements =
+            frame.column("statement").and_then(|c| c.u64().cloned()).map_err(|e| e.to_string())?;
         let targets = frame.column("target").and_then(|c| c.u32().cloned()).map_err(|e| e.to_string())?;
         let expected = rows.flat_map(|s| (0..self.layout.targets).map(move |t| (s as u64, t as u32)));
         let in_place = statements

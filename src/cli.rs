@@ -9,11 +9,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use polars::prelude::*;
 use stance::analysis::{self, CompareOptions, Penalty, Period, ShiftOptions, TrendOptions};
+use stance::cache::ScoreCache;
+use stance::checkpoint::{self, Existing};
 use stance::corpus::CorpusOptions;
 use stance::model::{self, hub, presets, HubId};
 use stance::output::plot::{self, PlotOptions};
-use stance::cache::ScoreCache;
-use stance::checkpoint::{self, Existing};
 use stance::output::write_table;
 use stance::pipeline::{self, RunOptions, ScoreJob};
 use stance::progress::Reporter;
@@ -612,7 +612,11 @@ fn cache(command: &CacheCommand) -> Result<()> {
             let cache = ScoreCache::at(&dir.resolve()?);
             let stats = cache.stats()?;
             writeln!(out, "cache: {}", cache.root().display())?;
-            writeln!(out, "entries: {} ({} records, {} damaged)", stats.entries, stats.records, stats.damaged)?;
+            writeln!(
+                out,
+                "entries: {} ({} records, {} damaged)",
+                stats.entries, stats.records, stats.damaged
+            )?;
             writeln!(out, "size: {} in {} files", checkpoint::human_bytes(stats.bytes), stats.files)?;
         }
         CacheCommand::Clear(dir) => {

@@ -139,7 +139,8 @@ pub fn score_run(
     let max_length = max_length_for(&model, &job.options);
     let context = ScoringContext::new(ModelFingerprint::of(&model)?, method, max_length, &job.options);
     let keys = CacheKeys::new(&context, &job.targets);
-    let layout = RunLayout { statements: texts.len(), targets: job.targets.targets.len(), part_size: run.part_size };
+    let layout =
+        RunLayout { statements: texts.len(), targets: job.targets.targets.len(), part_size: run.part_size };
     let config = run_config(job, &provenance, &context, &model, layout);
 
     let mut stats = RunStats { parts: layout.parts(), ..RunStats::default() };
@@ -156,16 +157,15 @@ pub fn score_run(
     };
     let first_part = stats.resumed_parts;
 
-    let mut cache = run.cache_dir.as_deref().and_then(|dir| {
-        ScoreCache::open(dir).map_err(|e| cache_trouble(reporter, &e.into())).ok()
-    });
+    let mut cache = run
+        .cache_dir
+        .as_deref()
+        .and_then(|dir| ScoreCache::open(dir).map_err(|e| cache_trouble(reporter, &e.into())).ok());
     let mut known = Known::default();
     if let Some(disk) = &cache {
         let start = layout.rows(first_part).start.min(texts.len());
-        let wanted: Vec<CacheKey> = texts[start..]
-            .iter()
-            .flat_map(|text| (0..layout.targets).map(|t| keys.key(t, text)))
-            .collect();
+        let wanted: Vec<CacheKey> =
+            texts[start..].iter().flat_map(|text| (0..layout.targets).map(|t| keys.key(t, text))).collect();
         match disk.lookup(&wanted) {
             Ok(found) => {
                 stats.damaged_cache_records = found.damaged;
@@ -210,7 +210,8 @@ pub fn score_run(
             }
         };
         if let Some(dir) = &run_dir {
-            dir.write_part(part, &part_scores).map_err(|e| stopped(e.into(), part, layout, run_dir.as_ref()))?;
+            dir.write_part(part, &part_scores)
+                .map_err(|e| stopped(e.into(), part, layout, run_dir.as_ref()))?;
         }
         if let Some(disk) = &cache {
             if let Err(e) = disk.append(&new_entries) {
@@ -294,7 +295,8 @@ fn score_part(
     let n_targets = job.targets.targets.len();
     let pair_keys: Vec<CacheKey> =
         texts.iter().flat_map(|text| (0..n_targets).map(|t| keys.key(t, text))).collect();
-    let mut scores: Vec<Option<StanceScore>> = pair_keys.iter().map(|k| known.scores.get(k).copied()).collect();
+    let mut scores: Vec<Option<StanceScore>> =
+        pair_keys.iter().map(|k| known.scores.get(k).copied()).collect();
     let cached_pairs = scores.iter().filter(|s| s.is_some()).count();
     let mut counts = PartCounts {
         cached_pairs,
@@ -329,7 +331,8 @@ fn score_part(
         for (pair, score) in scores.iter_mut().enumerate() {
             if score.is_none() {
                 let j = todo_of[texts[pair / n_targets]];
-                let value = scored.scores[j * n_targets + pair % n_targets].expect("every missing pair was wanted");
+                let value =
+                    scored.scores[j * n_targets + pair % n_targets].expect("every missing pair was wanted");
                 *score = Some(value);
                 if added.insert(pair_keys[pair]) {
                     new_entries.push((pair_keys[pair], value));
@@ -488,7 +491,8 @@ mod tests {
     fn space_is_checked_against_what_remains() {
         let layout = RunLayout { statements: 100_000, targets: 3, part_size: 1000 };
         let folder = Path::new("out/scores.parquet.parts");
-        let problem = space_problem(folder, layout, 0, Some(1_000_000)).expect("300k pairs need more than 1 MB");
+        let problem =
+            space_problem(folder, layout, 0, Some(1_000_000)).expect("300k pairs need more than 1 MB");
         assert_eq!(
             problem.to_string(),
             "not enough free space in out: this run needs at least 10.8 MB for its parts and the final table, \

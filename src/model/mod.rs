@@ -194,11 +194,8 @@ pub fn check_weights_complete(path: &Path) -> Result<(), ModelError> {
     let Ok(serde_json::Value::Object(tensors)) = serde_json::from_slice::<serde_json::Value>(&header) else {
         return Ok(());
     };
-    let data_len = tensors
-        .values()
-        .filter_map(|t| t.get("data_offsets")?.get(1)?.as_u64())
-        .max()
-        .unwrap_or(0);
+    let data_len =
+        tensors.values().filter_map(|t| t.get("data_offsets")?.get(1)?.as_u64()).max().unwrap_or(0);
     let expected = data_start.saturating_add(data_len);
     if expected > actual {
         return truncated(expected);
