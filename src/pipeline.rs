@@ -444,7 +444,14 @@ fn run_config(
             "id_col": columns.id_col, "skip_invalid": columns.skip_invalid,
         }),
     );
-    config.set("targets", serde_json::to_string(&job.targets.targets).expect("targets serialize"));
+    // One key per hypothesis, so that a refusal names the one that changed.
+    config.set("targets", job.targets.targets.len());
+    for (i, target) in job.targets.targets.iter().enumerate() {
+        config.set(&format!("target.{i}.name"), &target.name);
+        for stance in crate::targets::Stance::ALL {
+            config.set(&format!("target.{i}.{}", stance.as_str()), target.hypothesis(stance));
+        }
+    }
     config.set("batch_size", job.options.batch_size);
     config.set("part_size", layout.part_size);
     config.set("device", model.backend.device());
