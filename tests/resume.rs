@@ -493,3 +493,52 @@ fn damaged_cache_records_are_detected_and_scored_again() {
     let (_, provenance, _) = cached_run(dir.path(), &[]);
     assert_eq!(counter(&provenance, "forward_passes"), 0);
 }
+
+#[test]
+fn an_unwritable_output_fails_before_any_work() {
+    let dir = workdir(&corpus(20, 1));
+    let with_out = |out: &str| {
+        let mut args = score_args(None, &[]);
+        let at = args.iter().position(|a| a == "--out").unwrap();
+        args[at + 1] = out.into();
+        // A model that does not exist: the output is checked before the model is looked at.
+        let at = args.iter().position(|a| a == "--model").unwrap();
+        args[at + 1] = "no-such-model".into();
+        stance(dir.path(), &args)
+    };
+    // sysfs takes no new files, even from root (the OS error varies: denied or read-only).
+    let failed = with_out("/sys/scores.parquet");
+    assert_eq!(failed.code, 2);
+    assert!(
+        failed.stderr.starts_with("error: cannot write /sys/scores.parquet\n  caused by: "),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(failed.stderr.lines().count(), 2, "{}", failed.stderr);
+    let failed = with_out("missing/scores.parquet");
+    assert_eq!(failed.code, 2);
+    assert_eq!(failed.stderr, "error: cannot write missing/scores.parquet: folder missing does not exist\n");
+}
+
+#[test]
+fn a_truncated_model_file_is_named() {
+    let dir = workdir(&corpus(20, 1));
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    for file in std::fs::read_dir(common::fixture_model_dir("bert")).unwrap() {
+        let file = file.unwrap();
+        std::fs::copy(file.path(), model.join(file.file_name())).unwrap();
+    }
+    let weights = model.join("model.safetensors");
+    std::fs::OpenOptions::new().write(true).open(&weights).unwrap().set_len(50_000).unwrap();
+    let mut args = score_args(None, &[]);
+    let at = args.iter().position(|a| a == "--model").unwrap();
+    args[at + 1] = "model".into();
+    let failed = stance(dir.path(), &args);
+    assert_eq!(failed.code, 2);
+    assert_eq!(
+        failed.stderr,
+        "error: model/model.safetensors is truncated: it should have at least 169820 bytes but has 50000; \
+         download or copy it again\n"
+    );
+}
