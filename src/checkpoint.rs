@@ -236,6 +236,12 @@ impl RunDir {
         }
         let dir = Self::path_for(out);
         if dir.exists() && existing == Existing::Restart {
+            let manifest = dir.join(MANIFEST);
+            // Never pull the folder from under a run that still writes it. (The lock is let
+            // go before removing: some platforms cannot delete an open file.)
+            if manifest.exists() {
+                drop(lock(&manifest, &dir)?);
+            }
             std::fs::remove_dir_all(&dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
             reporter.note(&format!("discarded the earlier run's parts in {} (--restart)", dir.display()));
         }
@@ -378,7 +384,10 @@ impl RunDir {
 
     /// Removes the run folder once the final table is written.
     pub fn remove(self) -> Result<(), RunError> {
-        std::fs::remove_dir_all(&self.dir).map_err(|source| RunError::Io { path: self.dir.clone(), source })
+        let RunDir { dir, _lock: lock, .. } = self;
+        // Some platforms cannot delete a file that is still open.
+        drop(lock);
+        std::fs::remove_dir_all(&dir).map_err(|source| RunError::Io { path: dir, source })
     }
 }
 
