@@ -206,9 +206,13 @@ fn part(dir: &Path, index: usize) -> PathBuf {
 
 #[test]
 fn sigkill_after_the_first_part_and_mid_way_then_resume_gives_the_same_table() {
-    for (kill_after, damage_cache) in [(0, false), (7, true)] {
+    // Without a cache, later parts reuse the scores of statements seen in earlier parts
+    // from the saved parts alone.
+    for (kill_after, cache, damage_cache) in
+        [(0, Some("cache"), false), (7, Some("cache"), true), (5, None, false)]
+    {
         let dir = workdir(&corpus(STATEMENTS, 7));
-        let args = score_args(Some("cache"), &[]);
+        let args = score_args(cache, &[]);
         let mut child =
             command(dir.path(), &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         assert!(
@@ -236,7 +240,7 @@ fn sigkill_after_the_first_part_and_mid_way_then_resume_gives_the_same_table() {
         assert_eq!(again.code, 2, "{}", again.stderr);
         assert!(again.stderr.contains("add --resume to continue it"), "{}", again.stderr);
 
-        let resumed = stance(dir.path(), &score_args(Some("cache"), &["--resume"]));
+        let resumed = stance(dir.path(), &score_args(cache, &["--resume"]));
         assert_eq!(resumed.code, 0, "{}", resumed.stderr);
         assert!(resumed.stderr.contains("resuming: "), "{}", resumed.stderr);
         assert_same_table(dir.path());
@@ -443,6 +447,7 @@ fn the_cache_never_returns_scores_of_another_model_template_length_or_method() {
         ("another model", vec!["--model", distilbert.as_str()], 0),
         ("a shorter max length", vec!["--max-length", "24"], 0),
         ("per-hypothesis NLI", vec!["--per-hypothesis"], 0),
+        ("the embedding method", vec!["--method", "embedding"], 0),
         ("windows for long texts", vec!["--long", "window", "--max-length", "24"], 0),
         // Only the target whose template changed is scored again.
         ("another template for one target", vec!["--targets", "targets.toml"], 100),
