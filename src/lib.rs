@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod corpus;
 pub mod error;
+pub mod eval;
 pub mod model;
 pub mod output;
 pub mod progress;
