@@ -162,7 +162,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     gold_args: GoldArgs,
     /// L2 penalties to try (comma-separated); cross-validated macro-F1 picks among several.
-    #[arg(long, value_delimiter = ',', default_value = "0.0001,0.001,0.01")]
+    #[arg(long, value_delimiter = ',', default_value = "0.00001,0.0001,0.001,0.01")]
     l2: Vec<f64>,
     /// Row weights: balanced (each class weighs the same in total) or none.
     #[arg(long, value_enum, default_value_t = ClassWeight::Balanced)]

@@ -193,6 +193,36 @@ fn eval_of_rows_scored_elsewhere() {
     insta::assert_snapshot!(transcripts);
 }
 
+#[test]
+fn a_targets_file_restricts_the_targets_and_gives_their_hypotheses() {
+    let dir = with_gold();
+    let bert = model("bert-embedding");
+    let toml = "[[target]]\nname = \"sanctions\"\nagainst = \"The author wants the sanctions lifted.\"\n";
+    std::fs::write(dir.path().join("targets.toml"), toml).unwrap();
+    let own = stance(
+        dir.path(),
+        &["eval", "gold.csv", "--model", &bert, "--targets", "targets.toml", "--predictions", "own.csv"],
+    );
+    assert_eq!(own.code, 0, "{}", own.stderr);
+    assert!(
+        own.stderr.contains("evaluating 6 of 12 rows (the others are about other targets)"),
+        "{}",
+        own.stderr
+    );
+    assert!(own.stdout.contains("\nall                                       6 "), "{}", own.stdout);
+    let default = stance(
+        dir.path(),
+        &["eval", "gold.csv", "--model", &bert, "--target", "sanctions", "--predictions", "default.csv"],
+    );
+    assert_eq!(default.code, 0, "{}", default.stderr);
+    let (own, provenance) = stance::corpus::read_table(&dir.path().join("own.csv")).unwrap();
+    let (default, _) = stance::corpus::read_table(&dir.path().join("default.csv")).unwrap();
+    assert_eq!(own.height(), 6);
+    assert_ne!(own.column("p_against").unwrap(), default.column("p_against").unwrap());
+    assert_eq!(own.column("p_favor").unwrap().len(), default.column("p_favor").unwrap().len());
+    assert!(provenance.get("targets").unwrap().contains("The author wants the sanctions lifted."));
+}
+
 const SEMEVAL: &str = "ID\tTarget\tTweet\tStance\n\
 10001\tAtheism\tPraying for everyone tonight, God is good. #SemST\tAGAINST\n\
 10002\tAtheism\tReligion has no place in schools. #SemST\tFAVOR\n\

@@ -187,16 +187,6 @@ impl GoldSet {
         self.files.iter().map(|f| f.input_rows).sum()
     }
 
-    /// The files as `path (layout, rows)`, for messages.
-    pub fn describe(&self) -> String {
-        let files: Vec<String> = self
-            .files
-            .iter()
-            .map(|f| format!("{} ({} layout, {} rows)", f.path.display(), f.format.as_str(), f.rows))
-            .collect();
-        files.join(", ")
-    }
-
     /// Rows per gold class, in [`Stance::ALL`] order.
     pub fn class_counts(&self) -> [usize; 3] {
         let mut counts = [0; 3];

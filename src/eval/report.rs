@@ -51,9 +51,11 @@ pub struct Predictions {
 }
 
 impl Predictions {
-    /// The argmax over `classes` of each row's probabilities renormalised over them (ties:
-    /// favor, against, none; a row with no mass on them is uniform over them).
+    /// The argmax over `classes` (all three when empty) of each row's probabilities
+    /// renormalised over them (ties: favor, against, none; a row with no mass on them is
+    /// uniform over them).
     pub fn from_probs(probs: &[[f64; 3]], classes: &[Stance]) -> Self {
+        let classes = if classes.is_empty() { &Stance::ALL[..] } else { classes };
         let mut labels = Vec::with_capacity(probs.len());
         let mut kept = Vec::with_capacity(probs.len());
         for p in probs {

@@ -99,8 +99,10 @@ pub fn evaluate(
             let resolved = model::resolve(spec, &model::hub::cache_root())?;
             let model = Model::load(resolved, &job.device)?;
             model.record(&mut provenance);
-            let (probs, method) = score_gold(&gold, job, &model, reporter)?;
+            let (probs, method, targets) = score_gold(&gold, job, &model, reporter)?;
             provenance.set("method", method.as_str());
+            provenance.set_json("templates", &targets.templates);
+            provenance.set_json("targets", &targets.targets);
             provenance.set_json("score_options", &job.score_options);
             if let Some(head) = &job.score_options.head {
                 provenance
@@ -173,16 +175,17 @@ fn instant(date: &ParsedDate) -> i64 {
 }
 
 /// Scores each row against its own target: rows are grouped by target and each group is
-/// scored once.
+/// scored once. Returns the probabilities, the method and the targets with their hypotheses.
 fn score_gold(
     gold: &GoldSet,
     job: &EvalJob,
     model: &Model,
     reporter: &dyn Reporter,
-) -> Result<(Vec<[f64; 3]>, Method), EvalError> {
+) -> Result<(Vec<[f64; 3]>, Method, TargetSet), EvalError> {
     let templates = job.targets.as_ref().map_or_else(Templates::default, |set| set.templates.clone());
     let mut probs = vec![[0.0; 3]; gold.len()];
     let mut method = None;
+    let mut used = TargetSet { templates: templates.clone(), targets: Vec::new() };
     for name in gold.target_names() {
         let target = match job.targets.as_ref().and_then(|set| set.targets.iter().find(|t| t.name == name)) {
             Some(target) => TargetSet { templates: templates.clone(), targets: vec![target.clone()] },
@@ -195,9 +198,10 @@ fn score_gold(
             probs[i] = run.get(k, 0).probs.map(f64::from);
         }
         method = Some(run.method);
+        used.targets.extend(target.targets);
     }
     let method = method.unwrap_or_else(|| job.score_options.method.unwrap_or(Method::Embedding));
-    Ok((probs, method))
+    Ok((probs, method, used))
 }
 
 impl EvalOutcome {

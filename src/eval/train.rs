@@ -37,7 +37,7 @@ pub struct TrainOptions {
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
-            l2: vec![1e-4, 1e-3, 1e-2],
+            l2: vec![1e-5, 1e-4, 1e-3, 1e-2],
             class_weight: ClassWeight::Balanced,
             folds: 5,
             seed: 42,
@@ -269,7 +269,7 @@ mod tests {
         let training = train_on_features(&x, 8, &labels, &strata, &TrainOptions::default()).unwrap();
         assert_eq!(training.classes, Stance::ALL.to_vec());
         assert_eq!(training.train_accuracy, 1.0);
-        assert_eq!(training.cross_validation.len(), 3);
+        assert_eq!(training.cross_validation.len(), 4);
         for cv in &training.cross_validation {
             assert_eq!(cv.accuracy, Some(1.0), "{cv:?}");
             assert_eq!(cv.confusion.total(), 60);

@@ -68,7 +68,7 @@ pub struct ScoreOptions {
     /// Embedding only: cosine similarities are divided by this before the softmax.
     pub temperature: f32,
     /// Embedding only: a head trained by `stance train` replaces the prototypes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<PathBuf>,
 }
 
