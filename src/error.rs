@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::analysis::AnalysisError;
 use crate::corpus::CorpusError;
+use crate::eval::EvalError;
 use crate::model::ModelError;
 use crate::output::OutputError;
 use crate::score::ScoreError;
@@ -25,6 +26,8 @@ pub enum Error {
     Plot(#[from] crate::output::plot::PlotError),
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    #[error(transparent)]
+    Eval(#[from] EvalError),
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,

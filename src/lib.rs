@@ -11,6 +11,7 @@
 pub mod analysis;
 pub mod corpus;
 pub mod error;
+pub mod eval;
 pub mod model;
 pub mod output;
 pub mod progress;

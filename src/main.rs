@@ -2,6 +2,7 @@
 //! (0 success, 1 usage error, 2 bad input or failure) and prints each error once, with its chain.
 
 mod cli;
+mod cli_eval;
 mod progress_bar;
 
 use std::process::ExitCode;

@@ -67,6 +67,9 @@ pub fn score(job: &ScoreJob, command_line: &[String], reporter: &dyn Reporter) -
     provenance.set("max_length", run.max_length);
     provenance.set("batch_size", job.options.batch_size);
     provenance.set_json("score_options", &job.options);
+    if let Some(head) = &job.options.head {
+        provenance.record_input("head", head).map_err(|source| Error::Io { path: head.clone(), source })?;
+    }
     provenance.set_json("templates", &job.targets.templates);
     provenance.set_json("targets", &job.targets.targets);
     provenance.set("threads", crate::threads());

@@ -8,15 +8,18 @@
 //!   entailment vs contradiction (the pipeline's `multi_label=True`) and normalises the three.
 //! - **classifier**: softmax of a stance classifier's logits, labels mapped by name.
 //! - **embedding**: softmax of cosine similarities (divided by a temperature) between the
-//!   statement's mean-pooled embedding and each hypothesis's embedding.
+//!   statement's mean-pooled embedding and each hypothesis's embedding; or, with a trained
+//!   [`head`], logistic regression on the statement's and the target's embeddings.
 //!
 //! Work is shared: each distinct text is tokenized once, identical token sequences are run
 //! once, and sequences are sorted by length into batches so padding is minimal.
 
 pub mod encode;
+pub mod head;
 pub mod table;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use tokenizers::Encoding;
@@ -64,6 +67,9 @@ pub struct ScoreOptions {
     pub label_map: BTreeMap<String, Stance>,
     /// Embedding only: cosine similarities are divided by this before the softmax.
     pub temperature: f32,
+    /// Embedding only: a head trained by `stance train` replaces the prototypes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<PathBuf>,
 }
 
 impl Default for ScoreOptions {
@@ -77,6 +83,7 @@ impl Default for ScoreOptions {
             stride: 64,
             label_map: BTreeMap::new(),
             temperature: 0.05,
+            head: None,
         }
     }
 }
@@ -99,6 +106,10 @@ pub enum ScoreError {
     UnknownLabel { label: String, labels: String },
     #[error("the model returned {got} values per input where {expected} were expected")]
     OutputShape { got: usize, expected: usize },
+    #[error(transparent)]
+    Head(#[from] head::HeadError),
+    #[error("a stance head (--head) scores with the embedding method, not --method {method}")]
+    HeadNeedsEmbedding { method: &'static str },
 }
 
 /// The stance of one statement toward one target.
@@ -224,7 +235,17 @@ pub fn score_texts(
     if options.batch_size == 0 {
         return Err(ScoreError::ZeroBatchSize);
     }
-    let method = options.method.unwrap_or_else(|| default_method(model));
+    let method = match (options.method, &options.head) {
+        (Some(method), _) => method,
+        (None, Some(_)) => Method::Embedding,
+        (None, None) => default_method(model),
+    };
+    if let Some(path) = &options.head {
+        if method != Method::Embedding {
+            return Err(ScoreError::HeadNeedsEmbedding { method: method.as_str() });
+        }
+        return head::score_with_head(texts, targets, model, options, path, reporter);
+    }
     let model_limit = model.max_positions.min(512);
     let max_length = options.max_length.unwrap_or(model_limit).min(model_limit);
     let encoder = Encoder::new(&model.tokenizer);
