@@ -98,15 +98,19 @@ pub struct ScoringContext {
     pub per_hypothesis: Option<bool>,
     pub label_map: Option<BTreeMap<String, Stance>>,
     pub temperature: Option<f32>,
+    /// SHA-256 of the stance head file (`--head`), which replaces the prototypes.
+    pub head_sha256: Option<String>,
 }
 
 impl ScoringContext {
-    /// The context of scoring with `model` by `method` at `max_length` (both resolved).
+    /// The context of scoring with `model` by `method` at `max_length` (both resolved), with
+    /// the head whose file has SHA-256 `head_sha256` if `options` name one.
     pub fn new(
         model: ModelFingerprint,
         method: Method,
         max_length: usize,
         options: &crate::score::ScoreOptions,
+        head_sha256: Option<String>,
     ) -> Self {
         Self {
             tool_version: env!("CARGO_PKG_VERSION"),
@@ -117,7 +121,9 @@ impl ScoringContext {
             stride: (options.long == LongText::Window).then_some(options.stride),
             per_hypothesis: (method == Method::Nli).then_some(options.per_hypothesis),
             label_map: (method == Method::Classifier).then(|| options.label_map.clone()),
-            temperature: (method == Method::Embedding).then_some(options.temperature),
+            temperature: (method == Method::Embedding && head_sha256.is_none())
+                .then_some(options.temperature),
+            head_sha256,
         }
     }
 }
@@ -150,6 +156,9 @@ impl CacheKeys {
                 let mut hasher = base.clone();
                 if context.method == Method::Classifier {
                     field(&mut hasher, b"");
+                } else if context.head_sha256.is_some() {
+                    // A head sees the target's name, not its hypotheses.
+                    field(&mut hasher, target.name.as_bytes());
                 } else {
                     for stance in Stance::ALL {
                         field(&mut hasher, target.hypothesis(stance).as_bytes());
@@ -470,7 +479,7 @@ mod tests {
             tokenizer_sha256: "t".into(),
         };
         let options = crate::score::ScoreOptions::default();
-        let base = ScoringContext::new(model.clone(), Method::Nli, 128, &options);
+        let base = ScoringContext::new(model.clone(), Method::Nli, 128, &options, None);
         let keys = |context: &ScoringContext, targets: &TargetSet| CacheKeys::new(context, targets);
         let reference = keys(&base, &targets).key(0, "We will talk.");
         assert_eq!(reference, keys(&base, &targets).key(0, "We will talk."));
@@ -480,7 +489,8 @@ mod tests {
             ScoringContext { max_length: 64, ..base.clone() },
             ScoringContext { long: LongText::Window, stride: Some(8), ..base.clone() },
             ScoringContext { per_hypothesis: Some(true), ..base.clone() },
-            ScoringContext::new(model.clone(), Method::Embedding, 128, &options),
+            ScoringContext::new(model.clone(), Method::Embedding, 128, &options, None),
+            ScoringContext::new(model.clone(), Method::Embedding, 128, &options, Some("h".into())),
         ];
         for change in [
             |m: &mut ModelFingerprint| m.weights_sha256 = "w2".into(),
@@ -499,9 +509,16 @@ mod tests {
         let mut templated = targets.clone();
         templated.targets[0].against = "The author of this text rejects talks.".into();
         assert_ne!(reference, keys(&base, &templated).key(0, "We will talk."));
-        let classifier = ScoringContext::new(model, Method::Classifier, 128, &options);
+        let classifier = ScoringContext::new(model.clone(), Method::Classifier, 128, &options, None);
         let a = keys(&classifier, &targets);
         assert_eq!(a.key(0, "x"), keys(&classifier, &templated).key(0, "x"));
         assert_eq!(a.key(0, "x"), a.key(1, "x"));
+        // A head sees target names: templates do not matter, another head does.
+        let head = |sha: &str| {
+            ScoringContext::new(model.clone(), Method::Embedding, 128, &options, Some(sha.into()))
+        };
+        let h = keys(&head("h1"), &targets).key(0, "x");
+        assert_eq!(h, keys(&head("h1"), &templated).key(0, "x"));
+        assert_ne!(h, keys(&head("h2"), &targets).key(0, "x"));
     }
 }

@@ -59,6 +59,10 @@ enum Command {
     Plot(PlotArgs),
     /// Print a table (Parquet, CSV, TSV, NDJSON) and its provenance.
     Show(ShowArgs),
+    /// Measure a model against a hand-labelled gold set: macro-F1, F_avg, calibration.
+    Eval(crate::cli_eval::EvalArgs),
+    /// Train a stance head on labelled examples, for the embedding method.
+    Train(crate::cli_eval::TrainArgs),
     /// The score cache: what it holds, or empty it.
     Cache {
         #[command(subcommand)]
@@ -206,6 +210,9 @@ struct ScoreArgs {
     /// Embedding method: similarity temperature.
     #[arg(long, default_value_t = 0.05)]
     temperature: f32,
+    /// Embedding method: a stance head trained by `stance train` instead of prototypes.
+    #[arg(long, value_name = "FILE")]
+    head: Option<PathBuf>,
     #[command(flatten)]
     columns: ColumnArgs,
     /// Inference device: cpu, or cuda:N in a CUDA build.
@@ -335,7 +342,7 @@ fn parse_penalty(text: &str) -> Result<Penalty, String> {
     text.parse().map_err(|e: stance::analysis::AnalysisError| e.to_string())
 }
 
-fn parse_label_map(text: &str) -> Result<std::collections::BTreeMap<String, Stance>, String> {
+pub(crate) fn parse_label_map(text: &str) -> Result<std::collections::BTreeMap<String, Stance>, String> {
     text.split(',')
         .map(|pair| {
             let (label, stance) =
@@ -371,6 +378,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Compare(args) => compare(&args, &command_line),
         Command::Plot(args) => plot_chart(&args),
         Command::Show(args) => show(&args),
+        Command::Eval(args) => crate::cli_eval::eval(&args, &command_line, &reporter),
+        Command::Train(args) => crate::cli_eval::train(&args, &command_line, &reporter),
         Command::Cache { command } => cache(&command),
     }
 }
@@ -503,6 +512,7 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
             stride: args.stride,
             label_map: args.label_map.clone().unwrap_or_default(),
             temperature: args.temperature,
+            head: args.head.clone(),
         },
     };
     let started = std::time::Instant::now();

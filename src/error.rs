@@ -6,6 +6,7 @@ use crate::analysis::AnalysisError;
 use crate::cache::CacheError;
 use crate::checkpoint::RunError;
 use crate::corpus::CorpusError;
+use crate::eval::EvalError;
 use crate::model::ModelError;
 use crate::output::OutputError;
 use crate::score::ScoreError;
@@ -31,6 +32,8 @@ pub enum Error {
     Run(#[from] RunError),
     #[error(transparent)]
     Cache(#[from] CacheError),
+    #[error(transparent)]
+    Eval(#[from] EvalError),
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,

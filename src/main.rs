@@ -3,6 +3,7 @@
 //! error once, with its chain.
 
 mod cli;
+mod cli_eval;
 mod progress_bar;
 
 use std::process::ExitCode;

@@ -13,9 +13,9 @@ use crate::checkpoint::{self, Existing, RunConfig, RunDir, RunError, RunLayout};
 use crate::corpus::{load_table, parse_dates_at, read_corpus, CorpusOptions};
 use crate::model::{self, Model};
 use crate::progress::Reporter;
-use crate::provenance::Provenance;
+use crate::provenance::{sha256_file, Provenance};
 use crate::score::{
-    default_method, max_length_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun,
+    max_length_for, method_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun,
     StanceScore,
 };
 use crate::targets::TargetSet;
@@ -135,9 +135,14 @@ pub fn score_run(
     let text = corpus.frame.column("text").and_then(|c| c.str()).map_err(Error::Table)?;
     // The corpus reader guarantees non-empty text in every row.
     let texts: Vec<&str> = text.iter().map(|t| t.unwrap_or_default()).collect();
-    let method = job.options.method.unwrap_or_else(|| default_method(&model));
+    let method = method_for(&model, &job.options);
     let max_length = max_length_for(&model, &job.options);
-    let context = ScoringContext::new(ModelFingerprint::of(&model)?, method, max_length, &job.options);
+    let head_sha256 = match &job.options.head {
+        Some(path) => Some(sha256_file(path).map_err(|source| Error::Io { path: path.clone(), source })?),
+        None => None,
+    };
+    let context =
+        ScoringContext::new(ModelFingerprint::of(&model)?, method, max_length, &job.options, head_sha256);
     let keys = CacheKeys::new(&context, &job.targets);
     let layout =
         RunLayout { statements: texts.len(), targets: job.targets.targets.len(), part_size: run.part_size };
@@ -243,6 +248,9 @@ pub fn score_run(
     provenance.set("max_length", max_length);
     provenance.set("batch_size", job.options.batch_size);
     provenance.set_json("score_options", &job.options);
+    if let Some(head) = &job.options.head {
+        provenance.record_input("head", head).map_err(|source| Error::Io { path: head.clone(), source })?;
+    }
     provenance.set_json("templates", &job.targets.templates);
     provenance.set_json("targets", &job.targets.targets);
     provenance.set("threads", crate::threads());

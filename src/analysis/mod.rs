@@ -12,7 +12,7 @@
 //! not depend on row order or on which other actors and targets the table holds. Numeric work
 //! runs on plain vectors; polars is only the way in and out.
 
-mod bootstrap;
+pub(crate) mod bootstrap;
 mod compare;
 mod input;
 mod period;

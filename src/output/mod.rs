@@ -82,6 +82,11 @@ pub fn write_table(df: &mut DataFrame, path: &Path, provenance: &Provenance) -> 
     Ok(())
 }
 
+/// Writes `bytes` to `path` through a temporary file renamed into place, like [`write_table`].
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    write_atomically(path, |file| file.write_all(bytes))
+}
+
 fn encode(
     df: &mut DataFrame,
     format: TableFormat,

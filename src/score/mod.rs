@@ -8,15 +8,18 @@
 //!   entailment vs contradiction (the pipeline's `multi_label=True`) and normalises the three.
 //! - **classifier**: softmax of a stance classifier's logits, labels mapped by name.
 //! - **embedding**: softmax of cosine similarities (divided by a temperature) between the
-//!   statement's mean-pooled embedding and each hypothesis's embedding.
+//!   statement's mean-pooled embedding and each hypothesis's embedding; or, with a trained
+//!   [`head`], logistic regression on the statement's and the target's embeddings.
 //!
 //! Work is shared: each distinct text is tokenized once, identical token sequences are run
 //! once, and sequences are sorted by length into batches so padding is minimal.
 
 pub mod encode;
+pub mod head;
 pub mod table;
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use tokenizers::Encoding;
@@ -64,6 +67,9 @@ pub struct ScoreOptions {
     pub label_map: BTreeMap<String, Stance>,
     /// Embedding only: cosine similarities are divided by this before the softmax.
     pub temperature: f32,
+    /// Embedding only: a head trained by `stance train` replaces the prototypes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<PathBuf>,
 }
 
 impl Default for ScoreOptions {
@@ -77,6 +83,7 @@ impl Default for ScoreOptions {
             stride: 64,
             label_map: BTreeMap::new(),
             temperature: 0.05,
+            head: None,
         }
     }
 }
@@ -99,6 +106,10 @@ pub enum ScoreError {
     UnknownLabel { label: String, labels: String },
     #[error("the model returned {got} values per input where {expected} were expected")]
     OutputShape { got: usize, expected: usize },
+    #[error(transparent)]
+    Head(#[from] head::HeadError),
+    #[error("a stance head (--head) scores with the embedding method, not --method {method}")]
+    HeadNeedsEmbedding { method: &'static str },
     #[error("scoring was stopped on request")]
     Interrupted,
 }
@@ -164,6 +175,16 @@ pub fn default_method(model: &Model) -> Method {
         Method::Classifier
     } else {
         Method::Embedding
+    }
+}
+
+/// The method `options` score with on `model`: the one asked for, else the embedding method
+/// when a stance head is given, else [`default_method`].
+pub fn method_for(model: &Model, options: &ScoreOptions) -> Method {
+    match (options.method, &options.head) {
+        (Some(method), _) => method,
+        (None, Some(_)) => Method::Embedding,
+        (None, None) => default_method(model),
     }
 }
 
@@ -274,7 +295,22 @@ pub fn score_pairs(
     }
     let n_targets = targets.targets.len();
     assert_eq!(wanted.len(), texts.len() * n_targets, "one flag per statement × target");
-    let method = options.method.unwrap_or_else(|| default_method(model));
+    let method = method_for(model, options);
+    if let Some(path) = &options.head {
+        if method != Method::Embedding {
+            return Err(ScoreError::HeadNeedsEmbedding { method: method.as_str() });
+        }
+        // The head scores every pair of these texts; the unwanted ones are dropped.
+        let run = head::score_with_head(texts, targets, model, options, path, reporter)?;
+        let scores = run.scores.into_iter().zip(wanted).map(|(s, &w)| w.then_some(s)).collect();
+        return Ok(PairScores {
+            scores,
+            method,
+            max_length: run.max_length,
+            sequences: run.sequences,
+            batches: run.batches,
+        });
+    }
     let max_length = max_length_for(model, options);
     let encoder = Encoder::new(&model.tokenizer);
     let (statements, statement_of) = Tokenized::new(&encoder, texts.iter().copied())?;
