@@ -168,9 +168,9 @@ pub fn score_run(
         .and_then(|dir| ScoreCache::open(dir).map_err(|e| cache_trouble(reporter, &e.into())).ok());
     let mut known = Known::default();
     if let Some(disk) = &cache {
-        let start = layout.rows(first_part).start.min(texts.len());
+        // Every pair, those of saved parts too: the cache gets only what it lacks of them.
         let wanted: Vec<CacheKey> =
-            texts[start..].iter().flat_map(|text| (0..layout.targets).map(|t| keys.key(t, text))).collect();
+            texts.iter().flat_map(|text| (0..layout.targets).map(|t| keys.key(t, text))).collect();
         match disk.lookup(&wanted) {
             Ok(found) => {
                 stats.damaged_cache_records = found.damaged;

@@ -244,6 +244,12 @@ fn sigkill_after_the_first_part_and_mid_way_then_resume_gives_the_same_table() {
         assert_eq!(resumed.code, 0, "{}", resumed.stderr);
         assert!(resumed.stderr.contains("resuming: "), "{}", resumed.stderr);
         assert_same_table(dir.path());
+        if let Some(cache) = cache {
+            // The resumed run added what the killed one could not, and nothing twice.
+            let stats = cache_stats(&dir.path().join(cache));
+            let entries = stats.split_whitespace().nth(1).unwrap();
+            assert!(stats.contains(&format!("entries: {entries} ({entries} records")), "{stats}");
+        }
     }
 }
 
@@ -355,6 +361,13 @@ fn resume_refuses_another_model_template_input_or_batch_size() {
     assert_eq!(read(&dir.path().join("scores.parquet")).0.height(), 242);
 }
 
+/// What `stance cache stats` prints from its second line on.
+fn cache_stats(cache: &Path) -> String {
+    let output = Command::new(binary()).args(["cache", "stats", "--cache-dir"]).arg(cache).output().unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap().lines().skip(1).collect::<Vec<_>>().join("\n")
+}
+
 /// Provenance counters of a scores table.
 fn counter(provenance: &Provenance, key: &str) -> usize {
     provenance.get(key).unwrap_or_else(|| panic!("no {key} in provenance")).parse().unwrap()
@@ -411,12 +424,7 @@ fn the_cache_makes_a_second_run_do_no_forward_passes_and_a_grown_corpus_score_on
     let old_rows = grown.filter(&old).unwrap();
     assert!(old_rows.equals_missing(&first), "cached scores are the first run's");
 
-    let stats = Command::new(binary())
-        .args(["cache", "stats", "--cache-dir"])
-        .arg(dir.path().join("cache"))
-        .output()
-        .unwrap();
-    let stats = String::from_utf8(stats.stdout).unwrap();
+    let stats = cache_stats(&dir.path().join("cache"));
     let texts: std::collections::HashSet<&str> =
         lines[1..].iter().map(|l| l.splitn(4, ',').nth(3).unwrap()).collect();
     let entries = 2 * texts.len();
