@@ -88,7 +88,9 @@ fn interrupted(saved: usize, total: usize, dir: Option<&Path>) -> String {
             "interrupted: {saved} of {total} parts are saved in {}; run the same command with --resume to continue",
             dir.display()
         ),
-        None => "interrupted before scoring finished (scores already computed are in the score cache)".into(),
+        None => "interrupted before scoring finished; nothing was written (with the score cache on, a rerun \
+                 reuses what was scored)"
+            .into(),
     }
 }
 
