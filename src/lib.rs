@@ -4,6 +4,10 @@
 //! The modules follow the data's path: [`corpus`] → [`targets`] → [`model`] → [`score`] →
 //! [`analysis`] → [`output`]. The `stance` binary is a thin layer over this library.
 
+// Errors carry paths and sources for good messages; they only travel the cold path, so their
+// size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod analysis;
 pub mod corpus;
 pub mod error;

@@ -63,10 +63,10 @@ fn favor_and_against_statements_land_on_the_right_side() {
     let texts: Vec<&str> = favor.iter().chain(&against).copied().collect();
     let options = ScoreOptions { method: Some(Method::Embedding), ..ScoreOptions::default() };
     let run = score_texts(&texts, &targets, &model, &options, &Silent).unwrap();
-    for i in 0..favor.len() {
-        for j in 0..against.len() {
+    for (i, favor_text) in favor.iter().enumerate() {
+        for (j, against_text) in against.iter().enumerate() {
             let (f, a) = (run.get(i, 0).score(), run.get(favor.len() + j, 0).score());
-            assert!(f > a, "`{}` ({f:+.3}) should score above `{}` ({a:+.3})", favor[i], against[j]);
+            assert!(f > a, "`{favor_text}` ({f:+.3}) should score above `{against_text}` ({a:+.3})");
         }
     }
     for i in 0..favor.len() {

@@ -169,12 +169,15 @@ struct Side {
     resampled: Option<Resampled>,
 }
 
+/// Bootstrap gaps, with the (variance, size) of both sides.
+type GapReplicates = (Vec<f64>, [(f64, usize); 2]);
+
 #[derive(Clone)]
 struct Gap {
     start: NaiveDate,
     value: f64,
-    /// Bootstrap gaps, with the variance and size of both sides; `None` if a side has n < 2.
-    resampled: Option<(Vec<f64>, [(f64, usize); 2])>,
+    /// `None` if a side has n < 2.
+    resampled: Option<GapReplicates>,
 }
 
 #[derive(Default)]

@@ -77,10 +77,10 @@ impl Encoder {
 /// (cut to `budget` when truncating), or windows overlapping by `stride` tokens.
 pub fn chunk_ranges(len: usize, budget: usize, long: LongText, stride: usize) -> Vec<std::ops::Range<usize>> {
     if len <= budget {
-        return vec![0..len];
+        return Vec::from([0..len]);
     }
     match long {
-        LongText::Truncate => vec![0..budget],
+        LongText::Truncate => Vec::from([0..budget]),
         LongText::Window => {
             let step = budget.saturating_sub(stride).max(1);
             let mut ranges = Vec::new();

@@ -430,8 +430,8 @@ mod tests {
             act.forward(&xs)?.to_vec1()
         };
         // Reference values from torch.nn.functional.gelu (exact and approximate="tanh") and relu.
-        let gelu = [-0.045500278f32, -0.15426877, 0.0, 0.84134471, 2.9959497];
-        let tanh = [-0.045402288f32, -0.154286, 0.0, 0.84119201, 2.9963627];
+        let gelu = [-0.045_500_28_f32, -0.154_268_77, 0.0, 0.841_344_7, 2.995_949_7];
+        let tanh = [-0.045_402_29_f32, -0.154_286, 0.0, 0.841_192, 2.996_362_7];
         let relu = [0.0f32, 0.0, 0.0, 1.0, 3.0];
         for (name, want) in [("gelu", gelu), ("gelu_new", tanh), ("gelu_pytorch_tanh", tanh), ("relu", relu)]
         {
