@@ -2,16 +2,20 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use polars::prelude::*;
 use stance::analysis::{self, CompareOptions, Penalty, Period, ShiftOptions, TrendOptions};
+use stance::cache::ScoreCache;
+use stance::checkpoint::{self, Existing};
 use stance::corpus::CorpusOptions;
 use stance::model::{self, hub, presets, HubId};
 use stance::output::plot::{self, PlotOptions};
 use stance::output::write_table;
-use stance::pipeline::{self, ScoreJob};
+use stance::pipeline::{self, RunOptions, ScoreJob};
 use stance::progress::Reporter;
 use stance::provenance::Provenance;
 use stance::score::{LongText, Method, ScoreOptions};
@@ -59,6 +63,11 @@ enum Command {
     Eval(crate::cli_eval::EvalArgs),
     /// Train a stance head on labelled examples, for the embedding method.
     Train(crate::cli_eval::TrainArgs),
+    /// The score cache: what it holds, or empty it.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
 }
 
 /// Bootstrap settings shared by the analysis commands.
@@ -215,6 +224,52 @@ struct ScoreArgs {
     /// Output table (.parquet, .csv, .tsv, .ndjson); without it a summary prints.
     #[arg(long, short)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// Checkpoints and the score cache.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Continue an interrupted run from the parts saved in <out>.parts/ (starts afresh when
+    /// there are none).
+    #[arg(long, requires = "out", conflicts_with = "restart")]
+    resume: bool,
+    /// Discard the parts an earlier run left in <out>.parts/ and start over.
+    #[arg(long, requires = "out")]
+    restart: bool,
+    /// Statements per saved part: at most this much work is lost when a run is killed.
+    #[arg(long, value_name = "N", default_value_t = pipeline::DEFAULT_PART_SIZE)]
+    part_size: usize,
+    /// Neither read nor write the score cache.
+    #[arg(long)]
+    no_cache: bool,
+    #[command(flatten)]
+    cache: CacheDirArg,
+}
+
+#[derive(Debug, Args)]
+struct CacheDirArg {
+    /// Score cache folder (default: `stance` in the user cache folder, e.g. ~/.cache/stance).
+    #[arg(long, value_name = "DIR", env = "STANCE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl CacheDirArg {
+    fn resolve(&self) -> Result<PathBuf> {
+        match self.cache_dir.clone().or_else(stance::cache::default_dir) {
+            Some(dir) => Ok(dir),
+            None => bail!("no user cache folder is known here; pass --cache-dir DIR or --no-cache"),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Entries, damaged records and size.
+    Stats(CacheDirArg),
+    /// Remove every entry.
+    Clear(CacheDirArg),
 }
 
 #[derive(Debug, Args)]
@@ -325,6 +380,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show(&args),
         Command::Eval(args) => crate::cli_eval::eval(&args, &command_line, &reporter),
         Command::Train(args) => crate::cli_eval::train(&args, &command_line, &reporter),
+        Command::Cache { command } => cache(&command),
     }
 }
 
@@ -431,6 +487,16 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
     if let Some(out) = &args.out {
         check_output(out)?;
     }
+    let run = RunOptions {
+        out: args.out.clone(),
+        existing: match (args.run.resume, args.run.restart) {
+            (true, _) => Existing::Resume,
+            (_, true) => Existing::Restart,
+            _ => Existing::Refuse,
+        },
+        cache_dir: if args.run.no_cache { None } else { Some(args.run.cache.resolve()?) },
+        part_size: args.run.part_size,
+    };
     let job = ScoreJob {
         corpus: args.corpus.clone(),
         corpus_options: args.columns.options(),
@@ -450,10 +516,27 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
         },
     };
     let started = std::time::Instant::now();
-    let mut table = pipeline::score(&job, command_line, reporter)?;
+    let reporter = StopOnCtrlC::install(reporter);
+    let table = pipeline::score_run(&job, &run, command_line, &reporter)?;
+    let stats = &table.stats;
+    if stats.cached_pairs > 0 {
+        reporter.note(&format!(
+            "{} of {} pairs were already scored (score cache, or the same statement earlier in the corpus); \
+             the model scored {} in {} forward passes",
+            stats.cached_pairs,
+            stats.cached_pairs + stats.scored_pairs,
+            stats.scored_pairs,
+            stats.forward_passes
+        ));
+    }
+    if stats.damaged_cache_records > 0 {
+        reporter.note(&format!(
+            "skipped {} damaged score cache record(s); their pairs were scored again",
+            stats.damaged_cache_records
+        ));
+    }
     match &args.out {
         Some(out) => {
-            write_table(&mut table.frame, out, &table.provenance)?;
             reporter.note(&format!(
                 "wrote {} rows ({} statements × {} targets) to {} in {:.1}s",
                 table.frame.height(),
@@ -470,13 +553,93 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
 
 /// Fails early, before minutes of scoring, when the output cannot be written.
 fn check_output(out: &Path) -> Result<()> {
-    stance::output::TableFormat::from_path(out)?;
-    let folder = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !folder.is_dir() {
-        bail!("cannot write {}: folder {} does not exist", out.display(), folder.display());
+    stance::output::probe_writable(out)?;
+    Ok(())
+}
+
+/// Passes progress through, and asks the library to stop once Ctrl-C is pressed: the run
+/// ends after the current batch and says how to resume. A second Ctrl-C exits at once
+/// (saved parts stay valid; they are written atomically).
+struct StopOnCtrlC<'a> {
+    inner: &'a Bars,
+    stop: Arc<AtomicBool>,
+}
+
+impl<'a> StopOnCtrlC<'a> {
+    fn install(inner: &'a Bars) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::SIGINT;
+            match signal_hook::iterator::Signals::new([SIGINT]) {
+                Ok(mut signals) => {
+                    let flag = Arc::clone(&stop);
+                    std::thread::spawn(move || {
+                        for _ in signals.forever() {
+                            if flag.swap(true, Ordering::SeqCst) {
+                                std::process::exit(INTERRUPTED_EXIT_CODE);
+                            }
+                            eprintln!("stopping after the current batch (Ctrl-C again to stop at once)");
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!("Ctrl-C will stop the run abruptly: {e}"),
+            }
+        }
+        Self { inner, stop }
+    }
+}
+
+impl Reporter for StopOnCtrlC<'_> {
+    fn start(&self, phase: &str, total: Option<u64>) {
+        self.inner.start(phase, total);
+    }
+
+    fn advance(&self, n: u64) {
+        self.inner.advance(n);
+    }
+
+    fn finish(&self) {
+        self.inner.finish();
+    }
+
+    fn note(&self, message: &str) {
+        self.inner.note(message);
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+}
+
+/// The shell convention for a command stopped by SIGINT (128 + 2).
+pub const INTERRUPTED_EXIT_CODE: i32 = 130;
+
+fn cache(command: &CacheCommand) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        CacheCommand::Stats(dir) => {
+            let cache = ScoreCache::at(&dir.resolve()?);
+            let stats = cache.stats()?;
+            writeln!(out, "cache: {}", cache.root().display())?;
+            writeln!(
+                out,
+                "entries: {} ({} records, {} damaged)",
+                stats.entries, stats.records, stats.damaged
+            )?;
+            writeln!(out, "size: {} in {} files", checkpoint::human_bytes(stats.bytes), stats.files)?;
+        }
+        CacheCommand::Clear(dir) => {
+            let cache = ScoreCache::at(&dir.resolve()?);
+            let removed = cache.clear()?;
+            writeln!(
+                out,
+                "removed {} entries ({}) from {}",
+                removed.entries,
+                checkpoint::human_bytes(removed.bytes),
+                cache.root().display()
+            )?;
+        }
     }
     Ok(())
 }

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use crate::analysis::AnalysisError;
+use crate::cache::CacheError;
+use crate::checkpoint::RunError;
 use crate::corpus::CorpusError;
 use crate::eval::EvalError;
 use crate::model::ModelError;
@@ -26,6 +28,10 @@ pub enum Error {
     Plot(#[from] crate::output::plot::PlotError),
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
     #[error(transparent)]
     Eval(#[from] EvalError),
     #[error("cannot read {path}")]

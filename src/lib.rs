@@ -9,6 +9,8 @@
 #![allow(clippy::result_large_err)]
 
 pub mod analysis;
+pub mod cache;
+pub mod checkpoint;
 pub mod corpus;
 pub mod error;
 pub mod eval;

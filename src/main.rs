@@ -1,5 +1,6 @@
 //! The `stance` command line: parses arguments, calls the library, maps errors to exit codes
-//! (0 success, 1 usage error, 2 bad input or failure) and prints each error once, with its chain.
+//! (0 success, 1 usage error, 2 bad input or failure, 130 stopped by Ctrl-C) and prints each
+//! error once, with its chain.
 
 mod cli;
 mod cli_eval;
@@ -23,6 +24,10 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) if is_interruption(&error) => {
+            eprintln!("{error}");
+            ExitCode::from(cli::INTERRUPTED_EXIT_CODE as u8)
+        }
         Err(error) => {
             eprintln!("error: {error}");
             for cause in error.chain().skip(1) {
@@ -38,4 +43,12 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// A run stopped by Ctrl-C: not a failure, but not a finished run either.
+fn is_interruption(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<stance::Error>(),
+        Some(stance::Error::Run(stance::checkpoint::RunError::Interrupted { .. }))
+    )
 }

@@ -1,6 +1,6 @@
 //! Progress reporting. The library reports through [`Reporter`]; only the binary draws bars.
 
-/// Receives progress from long-running library work.
+/// Receives progress from long-running library work, and can ask it to stop (Ctrl-C).
 pub trait Reporter: Send + Sync {
     /// A new phase starts; `total` is the number of units when known.
     fn start(&self, phase: &str, total: Option<u64>);
@@ -10,6 +10,10 @@ pub trait Reporter: Send + Sync {
     fn finish(&self);
     /// A message worth showing to the user (counts of skipped rows, etc.).
     fn note(&self, message: &str);
+    /// Whether the user asked to stop: long work checks between batches and stops cleanly.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// A reporter that ignores everything (library use, tests, `--quiet`).

@@ -118,6 +118,8 @@ pub enum TargetsError {
     Duplicate { origin: String, name: String },
     #[error("{origin}: no targets given (use --target NAME or a [[target]] table)")]
     NoTargets { origin: String },
+    #[error("{origin}: target `{name}` has an empty `{stance}` hypothesis")]
+    EmptyHypothesis { origin: String, name: String, stance: Stance },
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,12 +205,21 @@ impl TargetSet {
             let fill = |stance: Stance, own: Option<String>| {
                 own.unwrap_or_else(|| templates.get(stance).replace("{target}", &name))
             };
-            targets.push(Target {
+            let target = Target {
                 favor: fill(Stance::Favor, entry.favor),
                 against: fill(Stance::Against, entry.against),
                 none: fill(Stance::None, entry.none),
                 name,
-            });
+            };
+            // Found by fuzzing: an empty override would be scored as a hypothesis.
+            if let Some(stance) = Stance::ALL.into_iter().find(|&s| target.hypothesis(s).trim().is_empty()) {
+                return Err(TargetsError::EmptyHypothesis {
+                    origin: origin.to_owned(),
+                    name: target.name,
+                    stance,
+                });
+            }
+            targets.push(target);
         }
         Ok(Self { templates, targets })
     }

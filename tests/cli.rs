@@ -25,6 +25,7 @@ fn stance(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
         .current_dir(dir)
         .env("HF_HUB_CACHE", dir.join("hub-cache"))
+        .env("STANCE_CACHE_DIR", dir.join("score-cache"))
         .env_remove("RUST_LOG")
         .args(args)
         .output()

@@ -78,7 +78,8 @@ fn respond(mut stream: TcpStream, folder: &Path) {
 
 fn stance(cache: &Path, args: &[&str]) -> std::process::Output {
     let mut command = Command::cargo_bin("stance").unwrap();
-    command.env("HF_HUB_CACHE", cache).env_remove("HF_ENDPOINT").env_remove("HF_TOKEN");
+    command.env("HF_HUB_CACHE", cache).env("STANCE_CACHE_DIR", cache.join("score-cache"));
+    command.env_remove("HF_ENDPOINT").env_remove("HF_TOKEN");
     for proxy in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
         command.env_remove(proxy);
     }

@@ -34,6 +34,11 @@ pub enum ModelError {
     },
     #[error("model type `{model_type}` in {path} is not supported (supported: {supported})")]
     UnsupportedArchitecture { model_type: String, path: PathBuf, supported: String },
+    #[error(
+        "{path} is truncated: it should have at least {expected} bytes but has {actual}; download or copy it \
+         again"
+    )]
+    TruncatedWeights { path: PathBuf, expected: u64, actual: u64 },
     #[error("cannot load the weights in {path}")]
     Weights {
         path: PathBuf,
@@ -161,6 +166,43 @@ pub fn weight_files(folder: &Path) -> Result<Vec<PathBuf>, ModelError> {
     Err(ModelError::MissingFile { folder: folder.to_owned(), file: hub::WEIGHTS_FILE.to_owned() })
 }
 
+/// Fails with [`ModelError::TruncatedWeights`] when a safetensors file is shorter than its
+/// header says (an interrupted download or copy), so the error names the file and the cause
+/// instead of a parse failure deep in the loader. Other damage is left to the loader.
+pub fn check_weights_complete(path: &Path) -> Result<(), ModelError> {
+    use std::io::Read;
+    let io = |source| ModelError::Io { path: path.to_owned(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let actual = file.metadata().map_err(io)?.len();
+    let truncated = |expected| Err(ModelError::TruncatedWeights { path: path.to_owned(), expected, actual });
+    let mut prefix = [0u8; 8];
+    if actual < 8 {
+        return truncated(8);
+    }
+    file.read_exact(&mut prefix).map_err(io)?;
+    let header_len = u64::from_le_bytes(prefix);
+    let data_start = 8u64.saturating_add(header_len);
+    // A header length beyond any real file is a damaged prefix, not a short file.
+    if header_len > 100 << 20 {
+        return Ok(());
+    }
+    if data_start > actual {
+        return truncated(data_start);
+    }
+    let mut header = vec![0u8; header_len as usize];
+    file.read_exact(&mut header).map_err(io)?;
+    let Ok(serde_json::Value::Object(tensors)) = serde_json::from_slice::<serde_json::Value>(&header) else {
+        return Ok(());
+    };
+    let data_len =
+        tensors.values().filter_map(|t| t.get("data_offsets")?.get(1)?.as_u64()).max().unwrap_or(0);
+    let expected = data_start.saturating_add(data_len);
+    if expected > actual {
+        return truncated(expected);
+    }
+    Ok(())
+}
+
 /// SHA-256 identifying the weights. Hub blobs are named by their SHA-256, so cached files
 /// are not re-read; other files are hashed. Shards hash as the digest of their digests.
 pub fn weights_sha256(files: &[PathBuf]) -> Result<String, ModelError> {
@@ -223,6 +265,9 @@ impl Model {
         let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path)
             .map_err(|source| ModelError::Tokenizer { path: tokenizer_path.clone(), source })?;
         let files = weight_files(folder)?;
+        for file in &files {
+            check_weights_complete(file)?;
+        }
         let weights_sha256 = weights_sha256(&files)?;
         let device = candle::device_from_name(device)?;
         let backend = candle::load(folder, &files, &config_json, &config, &device)?;

@@ -39,6 +39,8 @@ impl TableFormat {
 pub enum OutputError {
     #[error("cannot tell the table format of {path}: use .parquet, .csv, .tsv, .ndjson or .jsonl")]
     UnknownFormat { path: PathBuf },
+    #[error("cannot write {path}: folder {folder} does not exist")]
+    NoFolder { path: PathBuf, folder: PathBuf },
     #[error("cannot write {path}")]
     Io {
         path: PathBuf,
@@ -161,6 +163,45 @@ where
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Fails early, before any long work, when `path` cannot be written: an unknown extension,
+/// a missing folder, or a folder where files cannot be created (probed by creating and
+/// removing the temporary file a write of `path` uses).
+pub fn probe_writable(path: &Path) -> Result<(), OutputError> {
+    TableFormat::from_path(path)?;
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(OutputError::NoFolder { path: path.to_owned(), folder: folder.to_owned() });
+    }
+    let tmp = temp_path(path);
+    File::create(&tmp).map_err(|source| OutputError::Io { path: path.to_owned(), source })?;
+    std::fs::remove_file(&tmp).map_err(|source| OutputError::Io { path: path.to_owned(), source })
+}
+
+/// Removes the temporary files that killed writes of `path` by other processes left in its
+/// folder. Only for a caller that knows no other process is writing `path`.
+pub fn remove_stale_temp_files(path: &Path) -> Result<(), OutputError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let prefix = format!(".{name}.");
+    let own = format!("{prefix}{}.tmp", std::process::id());
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let io_error = |source| OutputError::Io { path: path.to_owned(), source };
+    for entry in std::fs::read_dir(folder).map_err(io_error)? {
+        let entry = entry.map_err(io_error)?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = file.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp"));
+        if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) && file != own {
+            std::fs::remove_file(entry.path()).map_err(io_error)?;
+        }
+    }
+    Ok(())
 }
 
 /// A hidden temporary name in the destination's folder, so the final rename stays on one

@@ -110,6 +110,8 @@ pub enum ScoreError {
     Head(#[from] head::HeadError),
     #[error("a stance head (--head) scores with the embedding method, not --method {method}")]
     HeadNeedsEmbedding { method: &'static str },
+    #[error("scoring was stopped on request")]
+    Interrupted,
 }
 
 /// The stance of one statement toward one target.
@@ -176,6 +178,23 @@ pub fn default_method(model: &Model) -> Method {
     }
 }
 
+/// The method `options` score with on `model`: the one asked for, else the embedding method
+/// when a stance head is given, else [`default_method`].
+pub fn method_for(model: &Model, options: &ScoreOptions) -> Method {
+    match (options.method, &options.head) {
+        (Some(method), _) => method,
+        (None, Some(_)) => Method::Embedding,
+        (None, None) => default_method(model),
+    }
+}
+
+/// Tokens per model input for `options` on `model`: `--max-length`, capped by the model's
+/// limit (at most 512).
+pub fn max_length_for(model: &Model, options: &ScoreOptions) -> usize {
+    let model_limit = model.max_positions.min(512);
+    options.max_length.unwrap_or(model_limit).min(model_limit)
+}
+
 /// Distinct token sequences, each with a stable index.
 #[derive(Default)]
 struct SequenceSet {
@@ -232,24 +251,77 @@ pub fn score_texts(
     options: &ScoreOptions,
     reporter: &dyn Reporter,
 ) -> Result<ScoreRun, ScoreError> {
+    let wanted = vec![true; texts.len() * targets.targets.len()];
+    let pairs = score_pairs(texts, targets, &wanted, model, options, reporter)?;
+    Ok(ScoreRun {
+        scores: pairs.scores.into_iter().flatten().collect(),
+        n_targets: targets.targets.len(),
+        method: pairs.method,
+        max_length: pairs.max_length,
+        sequences: pairs.sequences,
+        batches: pairs.batches,
+    })
+}
+
+/// Scores of the pairs [`score_pairs`] was asked for.
+#[derive(Debug, Clone)]
+pub struct PairScores {
+    /// Statement-major like [`ScoreRun::scores`]; `None` where the pair was not wanted.
+    pub scores: Vec<Option<StanceScore>>,
+    pub method: Method,
+    pub max_length: usize,
+    /// Distinct token sequences the model ran on.
+    pub sequences: usize,
+    /// Forward passes (batches) run.
+    pub batches: usize,
+}
+
+/// Scores the statement × target pairs `wanted` marks (statement-major, `texts.len()` ×
+/// targets); only the sequences those pairs need are run. With every pair wanted this is
+/// [`score_texts`], batch for batch.
+///
+/// Stops before the next batch, with [`ScoreError::Interrupted`], once
+/// [`Reporter::stop_requested`] says so.
+pub fn score_pairs(
+    texts: &[&str],
+    targets: &TargetSet,
+    wanted: &[bool],
+    model: &Model,
+    options: &ScoreOptions,
+    reporter: &dyn Reporter,
+) -> Result<PairScores, ScoreError> {
     if options.batch_size == 0 {
         return Err(ScoreError::ZeroBatchSize);
     }
-    let method = match (options.method, &options.head) {
-        (Some(method), _) => method,
-        (None, Some(_)) => Method::Embedding,
-        (None, None) => default_method(model),
-    };
+    let n_targets = targets.targets.len();
+    assert_eq!(wanted.len(), texts.len() * n_targets, "one flag per statement × target");
+    let method = method_for(model, options);
     if let Some(path) = &options.head {
         if method != Method::Embedding {
             return Err(ScoreError::HeadNeedsEmbedding { method: method.as_str() });
         }
-        return head::score_with_head(texts, targets, model, options, path, reporter);
+        // The head scores every pair of these texts; the unwanted ones are dropped.
+        let run = head::score_with_head(texts, targets, model, options, path, reporter)?;
+        let scores = run.scores.into_iter().zip(wanted).map(|(s, &w)| w.then_some(s)).collect();
+        return Ok(PairScores {
+            scores,
+            method,
+            max_length: run.max_length,
+            sequences: run.sequences,
+            batches: run.batches,
+        });
     }
-    let model_limit = model.max_positions.min(512);
-    let max_length = options.max_length.unwrap_or(model_limit).min(model_limit);
+    let max_length = max_length_for(model, options);
     let encoder = Encoder::new(&model.tokenizer);
     let (statements, statement_of) = Tokenized::new(&encoder, texts.iter().copied())?;
+    // needed[u * n_targets + t]: some text whose tokens are statement u wants target t.
+    let mut needed = vec![false; statements.encodings.len() * n_targets];
+    for (i, &u) in statement_of.iter().enumerate() {
+        for t in 0..n_targets {
+            needed[u * n_targets + t] |= wanted[i * n_targets + t];
+        }
+    }
+    let needs_any = |u: usize| needed[u * n_targets..(u + 1) * n_targets].iter().any(|&n| n);
     let hypotheses_text: Vec<&str> =
         targets.targets.iter().flat_map(|t| Stance::ALL.map(|s| t.hypothesis(s))).collect();
     let (hypotheses, hypothesis_of) = Tokenized::new(&encoder, hypotheses_text.iter().copied())?;
@@ -260,9 +332,13 @@ pub fn score_texts(
     let mut plans: Vec<Vec<Plan>> = Vec::with_capacity(statements.encodings.len());
     match method {
         Method::Nli => {
-            for premise in &statements.encodings {
+            for (u, premise) in statements.encodings.iter().enumerate() {
                 let mut per_target = Vec::with_capacity(targets.targets.len());
                 for (t, target) in targets.targets.iter().enumerate() {
+                    if !needed[u * n_targets + t] {
+                        per_target.push(Plan { chunks: Vec::new(), truncated: false });
+                        continue;
+                    }
                     let budget_for = |s: usize| -> Result<usize, ScoreError> {
                         let needed = encoder.added_tokens(true) + hypothesis(t, s).len();
                         max_length.checked_sub(needed).filter(|&b| b > 0).ok_or_else(|| {
@@ -299,7 +375,11 @@ pub fn score_texts(
         }
         Method::Classifier | Method::Embedding => {
             let budget = max_length.saturating_sub(encoder.added_tokens(false)).max(1);
-            for premise in &statements.encodings {
+            for (u, premise) in statements.encodings.iter().enumerate() {
+                if !needs_any(u) {
+                    plans.push(vec![Plan { chunks: Vec::new(), truncated: false }]);
+                    continue;
+                }
                 let ranges = chunk_ranges(premise.len(), budget, options.long, options.stride);
                 let truncated = options.long == LongText::Truncate && premise.len() > budget;
                 let mut chunks = Vec::with_capacity(ranges.len());
@@ -312,7 +392,8 @@ pub fn score_texts(
             }
         }
     }
-    let prototype_sequences = if method == Method::Embedding {
+    let any_needed = needed.iter().any(|&n| n);
+    let prototype_sequences = if method == Method::Embedding && any_needed {
         let budget = max_length.saturating_sub(encoder.added_tokens(false)).max(1);
         let mut ids = Vec::with_capacity(hypotheses.encodings.len());
         for h in &hypotheses.encodings {
@@ -335,8 +416,12 @@ pub fn score_texts(
     };
 
     let mut scores = Vec::with_capacity(texts.len() * targets.targets.len());
-    for &u in &statement_of {
+    for (i, &u) in statement_of.iter().enumerate() {
         for t in 0..targets.targets.len() {
+            if !wanted[i * n_targets + t] {
+                scores.push(None);
+                continue;
+            }
             let plan = &plans[u][if method == Method::Nli { t } else { 0 }];
             let probs = match method {
                 Method::Embedding => {
@@ -355,17 +440,14 @@ pub fn score_texts(
                     mean_over_chunks(&plan.chunks, |chunk| rule.probs(&outputs[chunk[0]]))?
                 }
             };
-            scores.push(StanceScore { probs, truncated: plan.truncated, n_chunks: plan.chunks.len() as u32 });
+            scores.push(Some(StanceScore {
+                probs,
+                truncated: plan.truncated,
+                n_chunks: plan.chunks.len() as u32,
+            }));
         }
     }
-    Ok(ScoreRun {
-        scores,
-        n_targets: targets.targets.len(),
-        method,
-        max_length,
-        sequences: set.sequences.len(),
-        batches,
-    })
+    Ok(PairScores { scores, method, max_length, sequences: set.sequences.len(), batches })
 }
 
 /// The sequences one statement × target is scored with.
@@ -381,7 +463,7 @@ fn run_model(
     batch_size: usize,
     embeddings: bool,
     reporter: &dyn Reporter,
-) -> Result<(Vec<Vec<f32>>, usize), ModelError> {
+) -> Result<(Vec<Vec<f32>>, usize), ScoreError> {
     let mut order: Vec<usize> = (0..sequences.len()).collect();
     // Stable sort with the index as tie-break keeps batches identical from run to run.
     order.sort_by_key(|&i| (sequences[i].ids.len(), i));
@@ -389,6 +471,10 @@ fn run_model(
     reporter.start("scoring", Some(sequences.len() as u64));
     let mut batches = 0;
     for group in order.chunks(batch_size) {
+        if reporter.stop_requested() {
+            reporter.finish();
+            return Err(ScoreError::Interrupted);
+        }
         let rows: Vec<(&[u32], &[u32])> =
             group.iter().map(|&i| (sequences[i].ids.as_slice(), sequences[i].type_ids.as_slice())).collect();
         let batch = TokenBatch::pad(&rows, model.pad_token_id);
