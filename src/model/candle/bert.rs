@@ -7,7 +7,8 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
-use super::{attention_bias, first_token, label_count, multi_head_attention, Activation};
+use super::fused::{Dense, Epilogue, Norm};
+use super::{first_token, label_count, multi_head_attention, Activation, KeyMask};
 
 /// How position information enters the model. Only absolute (learned) position embeddings
 /// are implemented; the relative variants fail when the config is read instead of silently
@@ -127,15 +128,15 @@ impl BertEmbeddings {
 
 /// One post-LayerNorm transformer block (self-attention, then the feed-forward network).
 struct BertLayer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attention_output: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
+    query: Dense,
+    key: Dense,
+    value: Dense,
+    attention_output: Dense,
+    attention_norm: Norm,
+    intermediate: Dense,
     activation: Activation,
-    output: Linear,
-    output_norm: LayerNorm,
+    output: Dense,
+    output_norm: Norm,
     num_heads: usize,
 }
 
@@ -145,34 +146,31 @@ impl BertLayer {
         let attention = vb.pp("attention");
         let self_attention = attention.pp("self");
         Ok(Self {
-            query: candle_nn::linear(hidden, hidden, self_attention.pp("query"))?,
-            key: candle_nn::linear(hidden, hidden, self_attention.pp("key"))?,
-            value: candle_nn::linear(hidden, hidden, self_attention.pp("value"))?,
-            attention_output: candle_nn::linear(hidden, hidden, attention.pp("output").pp("dense"))?,
-            attention_norm: candle_nn::layer_norm(hidden, eps, attention.pp("output").pp("LayerNorm"))?,
-            intermediate: candle_nn::linear(
-                hidden,
-                config.intermediate_size,
-                vb.pp("intermediate").pp("dense"),
-            )?,
+            query: Dense::load(hidden, hidden, self_attention.pp("query"))?,
+            key: Dense::load(hidden, hidden, self_attention.pp("key"))?,
+            value: Dense::load(hidden, hidden, self_attention.pp("value"))?,
+            attention_output: Dense::load(hidden, hidden, attention.pp("output").pp("dense"))?,
+            attention_norm: Norm::load(hidden, eps, attention.pp("output").pp("LayerNorm"))?,
+            intermediate: Dense::load(hidden, config.intermediate_size, vb.pp("intermediate").pp("dense"))?,
             activation: config.hidden_act,
-            output: candle_nn::linear(config.intermediate_size, hidden, vb.pp("output").pp("dense"))?,
-            output_norm: candle_nn::layer_norm(hidden, eps, vb.pp("output").pp("LayerNorm"))?,
+            output: Dense::load(config.intermediate_size, hidden, vb.pp("output").pp("dense"))?,
+            output_norm: Norm::load(hidden, eps, vb.pp("output").pp("LayerNorm"))?,
             num_heads: config.num_attention_heads,
         })
     }
 
-    fn forward(&self, hidden: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    fn forward(&self, hidden: &Tensor, mask: &KeyMask) -> Result<Tensor> {
         let context = multi_head_attention(
-            &self.query.forward(hidden)?,
-            &self.key.forward(hidden)?,
-            &self.value.forward(hidden)?,
+            &self.query.forward(hidden, Epilogue::Bias)?,
+            &self.key.forward(hidden, Epilogue::Bias)?,
+            &self.value.forward(hidden, Epilogue::Bias)?,
             self.num_heads,
-            bias,
+            mask,
         )?;
-        let hidden = self.attention_norm.forward(&(self.attention_output.forward(&context)? + hidden)?)?;
-        let intermediate = self.activation.forward(&self.intermediate.forward(&hidden)?)?;
-        self.output_norm.forward(&(self.output.forward(&intermediate)? + hidden)?)
+        let hidden =
+            self.attention_output.forward(&context, Epilogue::ResidualNorm(hidden, &self.attention_norm))?;
+        let intermediate = self.intermediate.forward(&hidden, Epilogue::Activation(self.activation))?;
+        self.output.forward(&intermediate, Epilogue::ResidualNorm(&hidden, &self.output_norm))
     }
 }
 
@@ -192,10 +190,10 @@ impl BertEncoder {
 
     /// `attention_mask` is `(batch, seq)` with 1 for real tokens and 0 for padding.
     pub(super) fn forward(&self, embeddings: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
-        let bias = attention_bias(attention_mask, embeddings.dtype())?;
+        let mask = KeyMask::new(attention_mask, embeddings.dtype())?;
         let mut hidden = embeddings.clone();
         for layer in &self.layers {
-            hidden = layer.forward(&hidden, &bias)?;
+            hidden = layer.forward(&hidden, &mask)?;
         }
         Ok(hidden)
     }
