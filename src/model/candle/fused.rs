@@ -314,6 +314,50 @@ impl InplaceOp1 for MaskedSoftmax<'_> {
     }
 }
 
+/// DeBERTa's relative term, added in place to scores `(batch, heads, seq, seq)`:
+/// `scores[b, h, q, k] += term[h, b, index[q, k]] / scale`, where `term` is the per-head product
+/// `(heads, batch × seq, width)` and `index` holds flat positions into one `(seq × width)` block.
+pub(super) struct AddRelative<'a> {
+    pub index: &'a [u32],
+    pub scale: f32,
+    pub heads: usize,
+    pub batch: usize,
+    pub seq: usize,
+}
+
+impl InplaceOp2 for AddRelative<'_> {
+    fn name(&self) -> &'static str {
+        "add-relative"
+    }
+
+    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<()> {
+        let scores = values_mut(s1, l1, self.name())?;
+        let term = values(s2, l2, self.name())?;
+        let (heads, batch, seq) = (self.heads, self.batch, self.seq);
+        let block = term.len() / (heads * batch).max(1);
+        let valid = scores.len() == batch * heads * seq * seq
+            && self.index.len() == seq * seq
+            && block * heads * batch == term.len()
+            && self.index.iter().all(|&i| (i as usize) < block);
+        if !valid {
+            candle_core::bail!("add-relative: scores, term and index do not match");
+        }
+        // Whole (q, ·) rows per thread; each row knows its batch row and head.
+        par_rows(scores, seq, |first, rows| {
+            with_simd!(for (i, row) in rows.chunks_exact_mut(seq).enumerate() {
+                let index = first + i;
+                let (b, h, q) = (index / (heads * seq), index / seq % heads, index % seq);
+                let source = &term[(h * batch + b) * block..(h * batch + b + 1) * block];
+                let cells = &self.index[q * seq..(q + 1) * seq];
+                for (v, &cell) in row.iter_mut().zip(cells) {
+                    *v += source[cell as usize] / self.scale;
+                }
+            })
+        });
+        Ok(())
+    }
+}
+
 /// `(batch, seq)` `u32` mask → one bool per token.
 pub(super) fn mask_values(mask: &Tensor) -> Result<Vec<bool>> {
     Ok(mask.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?.into_iter().map(|v| v != 0.0).collect())
