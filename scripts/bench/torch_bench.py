@@ -1,7 +1,8 @@
 """PyTorch side of the benchmark. Modes:
 
 forward MODEL_DIR REPEATS     raw model on pairs-tokens.json, length-sorted batches of 32,
-                              inference_mode; one JSON line per repeat (pairs/s).
+                              inference_mode, after one untimed warm-up batch; one JSON line
+                              per repeat (pairs/s).
 pipeline MODEL_DIR E2E_CSV    the transformers zero-shot-classification pipeline over every
                               statement × target (hypothesis_template "{}"), counting load time;
                               one JSON line (statements/s, pairs/s).
@@ -61,6 +62,7 @@ def run_forward(model, data, n):
 def forward(folder, repeats):
     model = load(folder)
     data, n = batches(folder)
+    run_forward(model, data[:1], n)  # the same untimed warm-up batch stance's forward_bench runs
     for repeat in range(int(repeats)):
         start = time.perf_counter()
         run_forward(model, data, n)
