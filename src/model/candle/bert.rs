@@ -7,8 +7,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
-use super::fused::{Dense, Epilogue, Norm};
-use super::{first_token, label_count, multi_head_attention, Activation, KeyMask};
+use super::{attention_bias, first_token, label_count, multi_head_attention, Activation};
 
 /// How position information enters the model. Only absolute (learned) position embeddings
 /// are implemented; the relative variants fail when the config is read instead of silently
@@ -128,15 +127,15 @@ impl BertEmbeddings {
 
 /// One post-LayerNorm transformer block (self-attention, then the feed-forward network).
 struct BertLayer {
-    query: Dense,
-    key: Dense,
-    value: Dense,
-    attention_output: Dense,
-    attention_norm: Norm,
-    intermediate: Dense,
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attention_output: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
     activation: Activation,
-    output: Dense,
-    output_norm: Norm,
+    output: Linear,
+    output_norm: LayerNorm,
     num_heads: usize,
 }
 
@@ -146,31 +145,34 @@ impl BertLayer {
         let attention = vb.pp("attention");
         let self_attention = attention.pp("self");
         Ok(Self {
-            query: Dense::load(hidden, hidden, self_attention.pp("query"))?,
-            key: Dense::load(hidden, hidden, self_attention.pp("key"))?,
-            value: Dense::load(hidden, hidden, self_attention.pp("value"))?,
-            attention_output: Dense::load(hidden, hidden, attention.pp("output").pp("dense"))?,
-            attention_norm: Norm::load(hidden, eps, attention.pp("output").pp("LayerNorm"))?,
-            intermediate: Dense::load(hidden, config.intermediate_size, vb.pp("intermediate").pp("dense"))?,
+            query: candle_nn::linear(hidden, hidden, self_attention.pp("query"))?,
+            key: candle_nn::linear(hidden, hidden, self_attention.pp("key"))?,
+            value: candle_nn::linear(hidden, hidden, self_attention.pp("value"))?,
+            attention_output: candle_nn::linear(hidden, hidden, attention.pp("output").pp("dense"))?,
+            attention_norm: candle_nn::layer_norm(hidden, eps, attention.pp("output").pp("LayerNorm"))?,
+            intermediate: candle_nn::linear(
+                hidden,
+                config.intermediate_size,
+                vb.pp("intermediate").pp("dense"),
+            )?,
             activation: config.hidden_act,
-            output: Dense::load(config.intermediate_size, hidden, vb.pp("output").pp("dense"))?,
-            output_norm: Norm::load(hidden, eps, vb.pp("output").pp("LayerNorm"))?,
+            output: candle_nn::linear(config.intermediate_size, hidden, vb.pp("output").pp("dense"))?,
+            output_norm: candle_nn::layer_norm(hidden, eps, vb.pp("output").pp("LayerNorm"))?,
             num_heads: config.num_attention_heads,
         })
     }
 
-    fn forward(&self, hidden: &Tensor, mask: &KeyMask) -> Result<Tensor> {
+    fn forward(&self, hidden: &Tensor, bias: &Tensor) -> Result<Tensor> {
         let context = multi_head_attention(
-            &self.query.forward(hidden, Epilogue::Bias)?,
-            &self.key.forward(hidden, Epilogue::Bias)?,
-            &self.value.forward(hidden, Epilogue::Bias)?,
+            &self.query.forward(hidden)?,
+            &self.key.forward(hidden)?,
+            &self.value.forward(hidden)?,
             self.num_heads,
-            mask,
+            bias,
         )?;
-        let hidden =
-            self.attention_output.forward(&context, Epilogue::ResidualNorm(hidden, &self.attention_norm))?;
-        let intermediate = self.intermediate.forward(&hidden, Epilogue::Activation(self.activation))?;
-        self.output.forward(&intermediate, Epilogue::ResidualNorm(&hidden, &self.output_norm))
+        let hidden = self.attention_norm.forward(&(self.attention_output.forward(&context)? + hidden)?)?;
+        let intermediate = self.activation.forward(&self.intermediate.forward(&hidden)?)?;
+        self.output_norm.forward(&(self.output.forward(&intermediate)? + hidden)?)
     }
 }
 
@@ -190,10 +192,10 @@ impl BertEncoder {
 
     /// `attention_mask` is `(batch, seq)` with 1 for real tokens and 0 for padding.
     pub(super) fn forward(&self, embeddings: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
-        let mask = KeyMask::new(attention_mask, embeddings.dtype())?;
+        let bias = attention_bias(attention_mask, embeddings.dtype())?;
         let mut hidden = embeddings.clone();
         for layer in &self.layers {
-            hidden = layer.forward(&hidden, &mask)?;
+            hidden = layer.forward(&hidden, &bias)?;
         }
         Ok(hidden)
     }

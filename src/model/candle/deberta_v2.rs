@@ -10,11 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use candle_core::{bail, DType, Module, Result, Tensor};
+use candle_core::{bail, DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
 use serde::{Deserialize, Deserializer};
 
-use super::fused::{self, Dense, Epilogue, Norm};
 use super::Activation;
 
 /// `config.json` of a `deberta-v2` checkpoint. Missing fields take the defaults of
@@ -290,37 +289,28 @@ impl DebertaV2Embeddings {
     }
 }
 
-/// A relative-position term's gather indices: flat positions into `(seq × width)` scores
-/// giving the `(seq × seq)` matrix, as a tensor (candle path) and as values (fused path).
-struct RelativeIndex {
-    tensor: Tensor,
-    values: Vec<u32>,
-}
-
 /// What every layer's attention shares within one forward pass.
 struct AttentionContext {
     /// `(batch, heads, seq, seq)`, nonzero where a query may attend to a key.
     mask: Tensor,
     /// Scores masked out get this value before the softmax.
     fill: Tensor,
-    /// One flag per token, true for real ones (fused CPU path only).
-    key_mask: Vec<bool>,
-    /// The rows of the relative embedding table (normalised when configured) that this
-    /// sequence length can reach, `(width, hidden)`: at most `2 * span` rows, `2 * seq - 1`
-    /// when the sequence is short, so the position projections and products shrink with it.
+    /// The relative embedding table (normalised when configured), `(2 * span, hidden)`.
     rel_embeddings: Option<Tensor>,
-    c2p_index: Option<RelativeIndex>,
-    p2c_index: Option<RelativeIndex>,
+    /// Flat indices into `(seq × 2 span)` c2p scores giving the `(seq × seq)` gathered matrix.
+    c2p_index: Option<Tensor>,
+    /// Flat indices into `(seq × 2 span)` p2c scores giving the gathered, transposed matrix.
+    p2c_index: Option<Tensor>,
 }
 
 struct DisentangledSelfAttention {
-    query_proj: Dense,
-    key_proj: Dense,
-    value_proj: Dense,
+    query_proj: Linear,
+    key_proj: Linear,
+    value_proj: Linear,
     /// Used for c2p when keys are not shared.
-    pos_key_proj: Option<Dense>,
+    pos_key_proj: Option<Linear>,
     /// Used for p2c when keys are not shared.
-    pos_query_proj: Option<Dense>,
+    pos_query_proj: Option<Linear>,
     num_heads: usize,
     head_size: usize,
     share_att_key: bool,
@@ -343,19 +333,19 @@ impl DisentangledSelfAttention {
         let p2c = config.has_pos_att("p2c");
         let separate = config.relative_attention && !config.share_att_key;
         let pos_key_proj = if separate && c2p {
-            Some(Dense::load(config.hidden_size, all_heads, vb.pp("pos_key_proj"))?)
+            Some(candle_nn::linear(config.hidden_size, all_heads, vb.pp("pos_key_proj"))?)
         } else {
             None
         };
         let pos_query_proj = if separate && p2c {
-            Some(Dense::load(config.hidden_size, all_heads, vb.pp("pos_query_proj"))?)
+            Some(candle_nn::linear(config.hidden_size, all_heads, vb.pp("pos_query_proj"))?)
         } else {
             None
         };
         Ok(Self {
-            query_proj: Dense::load(config.hidden_size, all_heads, vb.pp("query_proj"))?,
-            key_proj: Dense::load(config.hidden_size, all_heads, vb.pp("key_proj"))?,
-            value_proj: Dense::load(config.hidden_size, all_heads, vb.pp("value_proj"))?,
+            query_proj: candle_nn::linear(config.hidden_size, all_heads, vb.pp("query_proj"))?,
+            key_proj: candle_nn::linear(config.hidden_size, all_heads, vb.pp("key_proj"))?,
+            value_proj: candle_nn::linear(config.hidden_size, all_heads, vb.pp("value_proj"))?,
             pos_key_proj,
             pos_query_proj,
             num_heads: config.num_attention_heads,
@@ -371,80 +361,30 @@ impl DisentangledSelfAttention {
         xs.reshape((batch, seq_len, self.num_heads, self.head_size))?.transpose(1, 2)?.contiguous()
     }
 
-    /// Projects the relative embedding rows to `(1, heads, width, head)`.
-    fn project_positions(&self, projection: &Dense, rel_embeddings: &Tensor) -> Result<Tensor> {
-        self.split_heads(&projection.forward(&rel_embeddings.unsqueeze(0)?, Epilogue::Bias)?)
+    /// Projects the relative embedding table to `(1, heads, 2 span, head)`.
+    fn project_positions(&self, projection: &Linear, rel_embeddings: &Tensor) -> Result<Tensor> {
+        self.split_heads(&projection.forward(&rel_embeddings.unsqueeze(0)?)?)
     }
 
     fn forward(&self, hidden: &Tensor, context: &AttentionContext) -> Result<Tensor> {
         let (batch, seq_len, _) = hidden.dims3()?;
-        let query_flat = self.query_proj.forward(hidden, Epilogue::Bias)?;
-        let key_flat = self.key_proj.forward(hidden, Epilogue::Bias)?;
-        let query = self.split_heads(&query_flat)?;
-        let key = self.split_heads(&key_flat)?;
-        let value = self.split_heads(&self.value_proj.forward(hidden, Epilogue::Bias)?)?;
+        let query = self.split_heads(&self.query_proj.forward(hidden)?)?;
+        let key = self.split_heads(&self.key_proj.forward(hidden)?)?;
+        let value = self.split_heads(&self.value_proj.forward(hidden)?)?;
 
         // float32 sqrt, as transformers computes it before casting to the model dtype.
         let scale = (self.head_size as f32 * self.scale_factor as f32).sqrt();
         let mut scores = query.matmul(&divide_by(&key, scale)?.t()?)?;
-        let probs = if super::fused_path(hidden, hidden.dtype()) {
-            self.add_relative_fused(&scores, &query_flat, &key_flat, context, scale)?;
-            // XSoftmax: masked keys get no weight, padded query rows attend to nothing.
-            scores.inplace_op1(&fused::MaskedSoftmax {
-                key_mask: &context.key_mask,
-                query_mask: true,
-                heads: self.num_heads,
-                seq: seq_len,
-                scale: None,
-            })?;
-            scores
-        } else {
-            if let Some(bias) = self.relative_bias(&query, &key, context, scale)? {
-                scores = (scores + bias)?;
-            }
-            // XSoftmax: masked scores are filled before the softmax and zeroed after it, so a
-            // fully masked (padding) query row attends to nothing.
-            let scores = context.mask.where_cond(&scores, &context.fill)?;
-            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            context.mask.where_cond(&probs, &probs.zeros_like()?)?
-        };
-        probs.matmul(&value)?.transpose(1, 2)?.reshape((batch, seq_len, self.num_heads * self.head_size))
-    }
-
-    /// Adds the c2p and p2c terms to `scores` in place. Each term's product runs per head over
-    /// every row of the batch at once, `(heads, batch × seq, head) · (heads, head, width)`,
-    /// reading the projections' heads in place instead of copying them out per batch row.
-    fn add_relative_fused(
-        &self,
-        scores: &Tensor,
-        query_flat: &Tensor,
-        key_flat: &Tensor,
-        context: &AttentionContext,
-        scale: f32,
-    ) -> Result<()> {
-        let Some(rel_embeddings) = &context.rel_embeddings else {
-            return Ok(());
-        };
-        let (batch, seq, _) = query_flat.dims3()?;
-        let by_head = |xs: &Tensor| -> Result<Tensor> {
-            xs.reshape((batch * seq, self.num_heads, self.head_size))?.transpose(0, 1)
-        };
-        let terms = [
-            (&context.c2p_index, query_flat, &self.key_proj, &self.pos_key_proj),
-            (&context.p2c_index, key_flat, &self.query_proj, &self.pos_query_proj),
-        ];
-        for (index, content, shared, separate) in terms {
-            let Some(index) = index else { continue };
-            let projection = if self.share_att_key { shared } else { self.pos_proj(separate)? };
-            // (heads, width, head)
-            let positions = self.project_positions(projection, rel_embeddings)?.squeeze(0)?;
-            let term = by_head(content)?.matmul(&positions.t()?)?;
-            scores.inplace_op2(
-                &term,
-                &fused::AddRelative { index: &index.values, scale, heads: self.num_heads, batch, seq },
-            )?;
+        if let Some(bias) = self.relative_bias(&query, &key, context, scale)? {
+            scores = (scores + bias)?;
         }
-        Ok(())
+
+        // XSoftmax: masked scores are filled before the softmax and zeroed after it, so a fully
+        // masked (padding) query row attends to nothing.
+        let scores = context.mask.where_cond(&scores, &context.fill)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let probs = context.mask.where_cond(&probs, &probs.zeros_like()?)?;
+        probs.matmul(&value)?.transpose(1, 2)?.reshape((batch, seq_len, self.num_heads * self.head_size))
     }
 
     /// The c2p + p2c terms, `(batch, heads, seq, seq)`, each already divided by `scale`;
@@ -465,18 +405,18 @@ impl DisentangledSelfAttention {
             let projection =
                 if self.share_att_key { &self.key_proj } else { self.pos_proj(&self.pos_key_proj)? };
             let pos_key = self.project_positions(projection, rel_embeddings)?;
-            // (batch, heads, seq, width), then pick column c2p_pos[q, k] of row q.
+            // (batch, heads, seq, 2 span), then pick column c2p_pos[q, k] of row q.
             let c2p = query.broadcast_matmul(&pos_key.t()?)?;
-            let c2p = gather_flat(&c2p, &index.tensor, (batch, heads, seq_len, seq_len))?;
+            let c2p = gather_flat(&c2p, index, (batch, heads, seq_len, seq_len))?;
             bias = Some(divide_by(&c2p, scale)?);
         }
         if let Some(index) = &context.p2c_index {
             let projection =
                 if self.share_att_key { &self.query_proj } else { self.pos_proj(&self.pos_query_proj)? };
             let pos_query = self.project_positions(projection, rel_embeddings)?;
-            // (batch, heads, key, width); the index already reads it transposed.
+            // (batch, heads, key, 2 span); the index already reads it transposed.
             let p2c = key.broadcast_matmul(&pos_query.t()?)?;
-            let p2c = divide_by(&gather_flat(&p2c, &index.tensor, (batch, heads, seq_len, seq_len))?, scale)?;
+            let p2c = divide_by(&gather_flat(&p2c, index, (batch, heads, seq_len, seq_len))?, scale)?;
             bias = Some(match bias {
                 Some(c2p) => (c2p + p2c)?,
                 None => p2c,
@@ -485,7 +425,7 @@ impl DisentangledSelfAttention {
         Ok(bias)
     }
 
-    fn pos_proj<'a>(&self, projection: &'a Option<Dense>) -> Result<&'a Dense> {
+    fn pos_proj<'a>(&self, projection: &'a Option<Linear>) -> Result<&'a Linear> {
         match projection {
             Some(projection) => Ok(projection),
             None => bail!("positional projection missing although pos_att_type asks for it"),
@@ -503,27 +443,27 @@ fn gather_flat(scores: &Tensor, index: &Tensor, shape: (usize, usize, usize, usi
 
 /// Dense projection, then LayerNorm over the sum with the residual (`SelfOutput` and `Output`).
 struct DenseResidualNorm {
-    dense: Dense,
-    layer_norm: Norm,
+    dense: Linear,
+    layer_norm: LayerNorm,
 }
 
 impl DenseResidualNorm {
     fn load(vb: VarBuilder, input: usize, config: &Config) -> Result<Self> {
         Ok(Self {
-            dense: Dense::load(input, config.hidden_size, vb.pp("dense"))?,
-            layer_norm: Norm::load(config.hidden_size, config.layer_norm_eps, vb.pp("LayerNorm"))?,
+            dense: candle_nn::linear(input, config.hidden_size, vb.pp("dense"))?,
+            layer_norm: candle_nn::layer_norm(config.hidden_size, config.layer_norm_eps, vb.pp("LayerNorm"))?,
         })
     }
 
     fn forward(&self, hidden: &Tensor, residual: &Tensor) -> Result<Tensor> {
-        self.dense.forward(hidden, Epilogue::ResidualNorm(residual, &self.layer_norm))
+        self.layer_norm.forward(&(self.dense.forward(hidden)? + residual)?)
     }
 }
 
 struct DebertaV2Layer {
     attention: DisentangledSelfAttention,
     attention_output: DenseResidualNorm,
-    intermediate: Dense,
+    intermediate: Linear,
     intermediate_act: Activation,
     output: DenseResidualNorm,
 }
@@ -537,7 +477,7 @@ impl DebertaV2Layer {
                 config.num_attention_heads * config.head_size(),
                 config,
             )?,
-            intermediate: Dense::load(
+            intermediate: candle_nn::linear(
                 config.hidden_size,
                 config.intermediate_size,
                 vb.pp("intermediate").pp("dense"),
@@ -549,8 +489,7 @@ impl DebertaV2Layer {
 
     fn forward(&self, hidden: &Tensor, context: &AttentionContext) -> Result<Tensor> {
         let attended = self.attention_output.forward(&self.attention.forward(hidden, context)?, hidden)?;
-        let intermediate =
-            self.intermediate.forward(&attended, Epilogue::Activation(self.intermediate_act))?;
+        let intermediate = self.intermediate_act.forward(&self.intermediate.forward(&attended)?)?;
         self.output.forward(&intermediate, &attended)
     }
 }
@@ -655,64 +594,31 @@ impl DebertaV2Encoder {
         let fill = Tensor::new(dtype_min(embeddings.dtype())?, device)?.to_dtype(embeddings.dtype())?;
         let fill = fill.broadcast_as(shape)?;
 
-        let key_mask = if super::fused_path(embeddings, embeddings.dtype()) {
-            fused::mask_values(mask)?
+        let rel_embeddings = match (&self.rel_embeddings, &self.rel_layer_norm) {
+            (Some(table), Some(norm)) => Some(norm.forward(table)?),
+            (Some(table), None) => Some(table.clone()),
+            (None, _) => None,
+        };
+        let (c2p_index, p2c_index) = if rel_embeddings.is_some() {
+            let span = self.config.attention_span();
+            let index = |flip: bool| -> Result<Tensor> { self.relative_index(seq_len, span, flip, device) };
+            let c2p = if self.config.has_pos_att("c2p") { Some(index(false)?) } else { None };
+            let p2c = if self.config.has_pos_att("p2c") { Some(index(true)?) } else { None };
+            (c2p, p2c)
         } else {
-            Vec::new()
+            (None, None)
         };
-        let table = match (&self.rel_embeddings, &self.rel_layer_norm) {
-            (Some(table), Some(norm)) => norm.forward(table)?,
-            (Some(table), None) => table.clone(),
-            (None, _) => {
-                let (rel_embeddings, c2p_index, p2c_index) = (None, None, None);
-                return Ok(AttentionContext {
-                    mask: attention_mask,
-                    fill,
-                    key_mask,
-                    rel_embeddings,
-                    c2p_index,
-                    p2c_index,
-                });
-            }
-        };
-        let span = self.config.attention_span();
-        let c2p = self.config.has_pos_att("c2p").then(|| self.relative_cells(seq_len, span, false));
-        let p2c = self.config.has_pos_att("p2c").then(|| self.relative_cells(seq_len, span, true));
-        // The table rows any term reads; the others never matter for this sequence length.
-        let columns = c2p.iter().chain(&p2c).flatten().map(|&(_, column)| column);
-        let (first, last) = columns.fold((i64::MAX, i64::MIN), |(lo, hi), c| (lo.min(c), hi.max(c)));
-        let (first, width) = if first <= last { (first, last - first + 1) } else { (0, 1) };
-        let index = |cells: Option<Vec<(usize, i64)>>| -> Result<Option<RelativeIndex>> {
-            let Some(cells) = cells else { return Ok(None) };
-            let values = cells
-                .into_iter()
-                .map(|(row, column)| {
-                    let flat = row as i64 * width + (column - first);
-                    u32::try_from(flat)
-                        .map_err(|_| candle_core::Error::Msg(format!("relative index {flat} overflows")))
-                })
-                .collect::<Result<Vec<u32>>>()?;
-            let tensor = Tensor::from_slice(&values, values.len(), device)?;
-            Ok(Some(RelativeIndex { tensor, values }))
-        };
-        Ok(AttentionContext {
-            mask: attention_mask,
-            fill,
-            key_mask,
-            rel_embeddings: Some(table.narrow(0, first as usize, width as usize)?),
-            c2p_index: index(c2p)?,
-            p2c_index: index(p2c)?,
-        })
+        Ok(AttentionContext { mask: attention_mask, fill, rel_embeddings, c2p_index, p2c_index })
     }
 
-    /// For each `(q, k)` of the `(seq, seq)` relative term, the row and table column its
-    /// `(seq, 2 span)` score matrix is read at.
+    /// Flat indices into a `(seq, 2 span)` score matrix giving the `(seq, seq)` relative term.
     ///
     /// c2p (`flip = false`): entry `[q, k]` reads row `q`, column `clamp(r(q, k) + span)`.
     /// p2c (`flip = true`): transformers gathers row `k`, column `clamp(-r(k, q) + span)` and
     /// transposes; reading it that way directly gives the transposed matrix.
-    fn relative_cells(&self, seq_len: usize, span: i64, flip: bool) -> Vec<(usize, i64)> {
-        let mut cells = Vec::with_capacity(seq_len * seq_len);
+    fn relative_index(&self, seq_len: usize, span: i64, flip: bool, device: &Device) -> Result<Tensor> {
+        let width = 2 * span;
+        let mut index = Vec::with_capacity(seq_len * seq_len);
         for q in 0..seq_len {
             for k in 0..seq_len {
                 let (row, column) = if flip {
@@ -720,10 +626,18 @@ impl DebertaV2Encoder {
                 } else {
                     (q, relative_position(&self.config, q, k) + span)
                 };
-                cells.push((row, column.clamp(0, 2 * span - 1)));
+                let column = column.clamp(0, width - 1);
+                index.push(row as i64 * width + column);
             }
         }
-        cells
+        let len = index.len();
+        let index = index
+            .into_iter()
+            .map(|i| {
+                u32::try_from(i).map_err(|_| candle_core::Error::Msg(format!("relative index {i} overflows")))
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        Tensor::from_vec(index, len, device)
     }
 }
 

@@ -7,7 +7,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
-use super::{first_token, label_count, multi_head_attention, Activation, KeyMask};
+use super::{attention_bias, first_token, label_count, multi_head_attention, Activation};
 
 /// DistilBERT hard-codes this LayerNorm epsilon instead of reading it from the config.
 const LAYER_NORM_EPS: f64 = 1e-12;
@@ -125,7 +125,7 @@ impl TransformerBlock {
         })
     }
 
-    fn forward(&self, hidden: &Tensor, bias: &KeyMask) -> Result<Tensor> {
+    fn forward(&self, hidden: &Tensor, bias: &Tensor) -> Result<Tensor> {
         let context = multi_head_attention(
             &self.q_lin.forward(hidden)?,
             &self.k_lin.forward(hidden)?,
@@ -158,7 +158,7 @@ impl DistilBertModel {
     /// Inputs are `(batch, seq)` `u32` tensors: token ids and a mask with 1 for real tokens.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
         let mut hidden = self.embeddings.forward(input_ids)?;
-        let bias = KeyMask::new(attention_mask, hidden.dtype())?;
+        let bias = attention_bias(attention_mask, hidden.dtype())?;
         for layer in &self.layers {
             hidden = layer.forward(&hidden, &bias)?;
         }

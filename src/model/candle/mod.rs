@@ -9,7 +9,6 @@
 pub mod bert;
 pub mod deberta_v2;
 pub mod distilbert;
-mod fused;
 pub mod roberta;
 
 use std::collections::BTreeMap;
@@ -81,53 +80,20 @@ fn attention_bias(mask: &Tensor, dtype: DType) -> candle_core::Result<Tensor> {
     mask.to_dtype(dtype)?.affine(-min, min)?.reshape((batch, 1, 1, seq))
 }
 
-/// A batch's key mask in the forms attention uses, built once per forward pass: the additive
-/// bias for the plain candle path, one flag per token for the fused CPU softmax.
-struct KeyMask {
-    bias: Tensor,
-    keys: Vec<bool>,
-}
-
-impl KeyMask {
-    /// `mask` is `(batch, seq)` with 1 for real tokens and 0 for padding.
-    fn new(mask: &Tensor, dtype: DType) -> candle_core::Result<Self> {
-        let keys = if fused_path(mask, dtype) { fused::mask_values(mask)? } else { Vec::new() };
-        Ok(Self { bias: attention_bias(mask, dtype)?, keys })
-    }
-}
-
-/// Whether the fused CPU kernels apply: f32 on the CPU.
-fn fused_path(xs: &Tensor, dtype: DType) -> bool {
-    xs.device().is_cpu() && dtype == DType::F32
-}
-
 /// Scaled dot-product attention over `num_heads` heads. `query`, `key`, `value` are
-/// `(batch, seq, hidden)`; the mask's bias is broadcast onto the `(batch, heads, seq, seq)` scores.
+/// `(batch, seq, hidden)`; `bias` is broadcast onto the `(batch, heads, seq, seq)` scores.
 fn multi_head_attention(
     query: &Tensor,
     key: &Tensor,
     value: &Tensor,
     num_heads: usize,
-    mask: &KeyMask,
+    bias: &Tensor,
 ) -> candle_core::Result<Tensor> {
     let (batch, seq, hidden) = query.dims3()?;
     let head_size = hidden / num_heads;
     let split = |t: &Tensor| t.reshape((batch, seq, num_heads, head_size))?.transpose(1, 2)?.contiguous();
-    let scores = split(query)?.matmul(&split(key)?.t()?)?;
-    let probs = if fused_path(query, query.dtype()) {
-        // Scale, mask and softmax in place on the fresh scores.
-        scores.inplace_op1(&fused::MaskedSoftmax {
-            key_mask: &mask.keys,
-            query_mask: false,
-            heads: num_heads,
-            seq,
-            scale: Some((head_size as f32).sqrt()),
-        })?;
-        scores
-    } else {
-        let scores = (scores / (head_size as f64).sqrt())?;
-        candle_nn::ops::softmax_last_dim(&scores.broadcast_add(&mask.bias)?)?
-    };
+    let scores = (split(query)?.matmul(&split(key)?.t()?)? / (head_size as f64).sqrt())?;
+    let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(bias)?)?;
     probs.matmul(&split(value)?)?.transpose(1, 2)?.reshape((batch, seq, hidden))
 }
 
