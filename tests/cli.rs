@@ -30,11 +30,10 @@ fn stance(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap();
-    // The binary's path is the repository's target folder's only when CARGO_TARGET_DIR is unset.
-    let binary = assert_cmd::cargo::cargo_bin("stance").display().to_string();
+    let binary = assert_cmd::cargo::cargo_bin("stance");
     let redact = |bytes: &[u8]| {
         String::from_utf8_lossy(bytes)
-            .replace(&binary, "[REPO]/target/release/stance")
+            .replace(&binary.display().to_string(), "stance")
             .replace(&dir.display().to_string(), "[TMP]")
             .replace(&common::repo().display().to_string(), "[REPO]")
             .replace(env!("CARGO_PKG_VERSION"), "[VERSION]")
