@@ -45,3 +45,63 @@ pub fn reference(name: &str) -> serde_json::Value {
     let path = repo().join("tests/fixtures/reference").join(format!("{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
+
+/// What a `stance` invocation printed, with machine-specific parts redacted.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn transcript(&self) -> String {
+        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs `stance` in `dir` with empty hub and score caches, and redacts the binary's path,
+/// `dir`, the repository, the version and durations, so snapshots hold on any machine.
+pub fn stance(dir: &Path, args: &[&str]) -> Output {
+    let output = assert_cmd::Command::cargo_bin("stance")
+        .unwrap()
+        .current_dir(dir)
+        .env("HF_HUB_CACHE", dir.join("hub-cache"))
+        .env("STANCE_CACHE_DIR", dir.join("score-cache"))
+        .env_remove("RUST_LOG")
+        .args(args)
+        .output()
+        .unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("stance");
+    let redact = |bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes)
+            .replace(&binary.display().to_string(), "stance")
+            .replace(&dir.display().to_string(), "[TMP]")
+            .replace(&repo().display().to_string(), "[REPO]")
+            .replace(env!("CARGO_PKG_VERSION"), "[VERSION]");
+        redact_durations(&text)
+    };
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: redact(&output.stdout),
+        stderr: redact(&output.stderr),
+    }
+}
+
+/// Replaces durations such as `in 12.3s` with `in [TIME]`.
+fn redact_durations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" in ") {
+        let (before, after) = rest.split_at(at + 4);
+        out.push_str(before);
+        let number = after.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(after.len());
+        if number > 0 && after[number..].starts_with('s') {
+            out.push_str("[TIME]");
+            rest = &after[number + 1..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
