@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::stance;
 
 fn model(name: &str) -> String {
