@@ -1,17 +1,33 @@
 //! Times `Backend::logits` on pre-tokenized pairs, the forward pass the side-by-side benchmark
 //! (`scripts/bench/run.sh`) compares with PyTorch. Not part of the CLI.
 //!
-//! `forward_bench MODEL_DIR TOKENS_JSON [BATCH] [REPEATS] [LOGITS_OUT]`: TOKENS_JSON is
+//! `forward_bench MODEL_DIR TOKENS_JSON [--batch N] [--repeats N] [--dtype f32|int8]
+//! [--logits-out FILE]`: TOKENS_JSON is
 //! `{"pad_token_id": n, "rows": [{"input_ids": [...], "type_ids": [...]}, ...]}`. Rows are
 //! sorted by length and batched; after one untimed warm-up batch, one line per repeat reports
-//! pairs/s. With LOGITS_OUT the
-//! logits of the last repeat are written there in the input order, as JSON.
+//! pairs/s. With `--logits-out` the logits of the last repeat are written there in the input
+//! order, as JSON.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use clap::Parser;
 use serde::Deserialize;
-use stance::model::{Model, TokenBatch};
+use stance::model::{Dtype, Model, TokenBatch};
+
+#[derive(Parser)]
+struct Args {
+    model: String,
+    tokens: std::path::PathBuf,
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    dtype: Dtype,
+    #[arg(long)]
+    logits_out: Option<std::path::PathBuf>,
+}
 
 #[derive(Deserialize)]
 struct Row {
@@ -26,19 +42,15 @@ struct Tokens {
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, model, tokens, rest @ ..] = args.as_slice() else {
-        anyhow::bail!("usage: forward_bench MODEL_DIR TOKENS_JSON [BATCH] [REPEATS] [LOGITS_OUT]");
-    };
-    let batch: usize = rest.first().map_or(Ok(32), |s| s.parse()).context("BATCH")?;
-    let repeats: usize = rest.get(1).map_or(Ok(1), |s| s.parse()).context("REPEATS")?;
-    let tokens: Tokens = serde_json::from_slice(&std::fs::read(tokens).context("reading tokens")?)?;
-    let resolved = stance::model::resolve(model, std::path::Path::new("/nonexistent"))?;
-    let model = Model::load(resolved, "cpu")?;
+    stance::tune_allocator();
+    let args = Args::parse();
+    let tokens: Tokens = serde_json::from_slice(&std::fs::read(&args.tokens).context("reading tokens")?)?;
+    let resolved = stance::model::resolve(&args.model, std::path::Path::new("/nonexistent"))?;
+    let model = Model::load(resolved, "cpu", args.dtype)?;
     let mut order: Vec<usize> = (0..tokens.rows.len()).collect();
     order.sort_by_key(|&i| tokens.rows[i].input_ids.len());
     let batches: Vec<(Vec<usize>, TokenBatch)> = order
-        .chunks(batch)
+        .chunks(args.batch)
         .map(|chunk| {
             let rows: Vec<(&[u32], &[u32])> = chunk
                 .iter()
@@ -53,7 +65,7 @@ fn main() -> Result<()> {
         model.backend.logits(first)?;
     }
     let mut logits = vec![Vec::new(); tokens.rows.len()];
-    for repeat in 0..repeats {
+    for repeat in 0..args.repeats {
         let start = Instant::now();
         for (indices, batch) in &batches {
             for (&i, row) in indices.iter().zip(model.backend.logits(batch)?) {
@@ -67,7 +79,7 @@ fn main() -> Result<()> {
             tokens.rows.len() as f64 / seconds
         );
     }
-    if let Some(path) = rest.get(2) {
+    if let Some(path) = &args.logits_out {
         std::fs::write(path, serde_json::to_vec(&logits)?)?;
     }
     Ok(())

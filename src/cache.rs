@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::{Model, ModelError};
+use crate::model::{Dtype, Model, ModelError};
 use crate::provenance::sha256_file;
 use crate::score::{LongText, Method, StanceScore};
 use crate::targets::{Stance, TargetSet};
@@ -98,6 +98,9 @@ pub struct ScoringContext {
     pub per_hypothesis: Option<bool>,
     pub label_map: Option<BTreeMap<String, Stance>>,
     pub temperature: Option<f32>,
+    /// Left out at f32, so that caches written before int8 existed stay valid.
+    #[serde(skip_serializing_if = "Dtype::is_f32")]
+    pub dtype: Dtype,
     /// SHA-256 of the stance head file (`--head`), which replaces the prototypes.
     pub head_sha256: Option<String>,
 }
@@ -124,6 +127,7 @@ impl ScoringContext {
             temperature: (method == Method::Embedding && head_sha256.is_none())
                 .then_some(options.temperature),
             head_sha256,
+            dtype: options.dtype,
         }
     }
 }
@@ -409,7 +413,7 @@ mod tests {
         let a = (seed % 7) as f32 / 10.0;
         StanceScore {
             probs: [a, 0.5 - a / 2.0, 0.5 - a / 2.0],
-            truncated: seed % 2 == 0,
+            truncated: seed.is_multiple_of(2),
             n_chunks: 1 + seed % 3,
         }
     }
@@ -491,6 +495,7 @@ mod tests {
             ScoringContext { per_hypothesis: Some(true), ..base.clone() },
             ScoringContext::new(model.clone(), Method::Embedding, 128, &options, None),
             ScoringContext::new(model.clone(), Method::Embedding, 128, &options, Some("h".into())),
+            ScoringContext { dtype: Dtype::Int8, ..base.clone() },
         ];
         for change in [
             |m: &mut ModelFingerprint| m.weights_sha256 = "w2".into(),

@@ -12,7 +12,7 @@ use stance::analysis::{self, CompareOptions, Penalty, Period, ShiftOptions, Tren
 use stance::cache::ScoreCache;
 use stance::checkpoint::{self, Existing};
 use stance::corpus::CorpusOptions;
-use stance::model::{self, hub, presets, HubId};
+use stance::model::{self, hub, presets, Dtype, HubId};
 use stance::output::plot::{self, PlotOptions};
 use stance::output::write_table;
 use stance::pipeline::{self, RunOptions, ScoreJob};
@@ -218,6 +218,9 @@ struct ScoreArgs {
     /// Inference device: cpu, or cuda:N in a CUDA build.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Linear layers in f32, or int8 (CPU only; faster, approximate: see the README).
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    dtype: Dtype,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -513,6 +516,7 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
             label_map: args.label_map.clone().unwrap_or_default(),
             temperature: args.temperature,
             head: args.head.clone(),
+            dtype: args.dtype,
         },
     };
     let started = std::time::Instant::now();
@@ -732,7 +736,7 @@ fn models(command: ModelsCommand, quiet: bool) -> Result<()> {
         }
         ModelsCommand::Info { model: spec } => {
             let resolved = model::resolve(&spec, &cache)?;
-            let loaded = model::Model::load(resolved, "cpu")?;
+            let loaded = model::Model::load(resolved, "cpu", Dtype::F32)?;
             let mut provenance = stance::provenance::Provenance::default();
             loaded.record(&mut provenance);
             writeln!(out, "folder: {}", loaded.resolved.folder.display())?;

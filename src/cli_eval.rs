@@ -10,6 +10,7 @@ use stance::eval::{
     self, ClassWeight, EvalJob, EvalOptions, GoldFormat, GoldOptions, TrainJob, TrainOptions,
 };
 use stance::output::{write_file, write_table, TableFormat};
+use stance::model::Dtype;
 use stance::progress::Reporter;
 use stance::score::{LongText, Method, ScoreOptions};
 use stance::targets::{Stance, TargetSet};
@@ -72,6 +73,9 @@ pub struct InferenceArgs {
     /// Inference device: cpu, or cuda:N in a CUDA build.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Linear layers in f32, or int8 (CPU only; faster, approximate: see the README).
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    dtype: Dtype,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -248,6 +252,7 @@ pub fn eval(args: &EvalArgs, command_line: &[String], reporter: &Bars) -> Result
             label_map: args.model_label_map.clone().unwrap_or_default(),
             temperature: args.temperature,
             head: args.head.clone(),
+            dtype: args.inference.dtype,
         },
         targets,
         options: EvalOptions {
@@ -312,6 +317,7 @@ pub fn train(args: &TrainArgs, command_line: &[String], reporter: &Bars) -> Resu
             max_length: args.inference.max_length,
             long: args.inference.long,
             stride: args.inference.stride,
+            dtype: args.inference.dtype,
             ..ScoreOptions::default()
         },
         options,

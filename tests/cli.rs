@@ -69,6 +69,38 @@ fn score_writes_csv_and_ndjson_with_provenance_sidecars() {
     }
 }
 
+/// `--dtype int8` scores close to f32, says so in the provenance, and does not share f32's
+/// cache entries.
+#[test]
+fn int8_scores_close_to_f32_and_records_it() {
+    let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
+    let run = |dtype: &str| {
+        let out = format!("{dtype}.csv");
+        let args = ["score", "corpus.csv", "--target", "sanctions", "--model", &bert(), "--cache-dir", "cache"];
+        let run = stance(dir.path(), &[&args[..], &["--dtype", dtype, "--out", &out]].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let provenance: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("{out}.provenance.json"))).unwrap())
+                .unwrap();
+        assert_eq!(provenance["dtype"], dtype);
+        let table = std::fs::read_to_string(dir.path().join(&out)).unwrap();
+        (provenance["cache.hits"].clone(), table)
+    };
+    let (_, exact) = run("f32");
+    let (hits, approx) = run("int8");
+    assert_eq!(hits, "0", "int8 must not reuse f32's cache entries");
+    assert_ne!(exact, approx, "int8 changes the numbers");
+    let scores = |table: &str| -> Vec<f64> {
+        let mut lines = table.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let column = header.iter().position(|&c| c == "score").unwrap();
+        lines.map(|line| line.split(',').nth(column).unwrap().parse().unwrap()).collect()
+    };
+    for (a, b) in scores(&exact).iter().zip(scores(&approx)) {
+        assert!((a - b).abs() < 0.1, "f32 {a} vs int8 {b}");
+    }
+}
+
 #[test]
 fn models_list_shows_presets_and_cache_state() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use stance::model::candle::{device_from_name, load, CandleBackend};
-use stance::model::{Backend, CommonConfig, ModelError, TokenBatch};
+use stance::model::{Backend, CommonConfig, Dtype, ModelError, TokenBatch};
 use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 /// Largest allowed absolute difference from the Python reference. Both sides compute in fp32
@@ -17,6 +17,10 @@ use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, Tru
 /// mistake (a wrong mask, activation or weight) moves them by 1e-2 or more, since the fixture
 /// weights are O(1).
 const TOLERANCE: f32 = 1e-4;
+
+/// Int8 linear layers move these O(1) outputs by ~1e-2 at most (8-bit weights and inputs,
+/// through every layer); a wrong scale, offset or packing moves them by O(1).
+const INT8_TOLERANCE: f32 = 0.1;
 
 #[derive(Deserialize)]
 struct Reference {
@@ -60,15 +64,16 @@ fn load_dir(
     folder: &Path,
     json: &serde_json::Value,
     common: &CommonConfig,
+    dtype: Dtype,
 ) -> Result<CandleBackend, ModelError> {
     let files = stance::model::weight_files(folder)?;
-    load(folder, &files, json, common, &device_from_name("cpu").expect("cpu device"))
+    load(folder, &files, json, common, &device_from_name("cpu").expect("cpu device"), dtype)
 }
 
-fn load_fixture(name: &str) -> (CandleBackend, serde_json::Value) {
+fn load_fixture(name: &str, dtype: Dtype) -> (CandleBackend, serde_json::Value) {
     let folder = fixtures().join("models").join(name);
     let (common, json) = CommonConfig::from_file(&folder.join("config.json")).expect("fixture config");
-    let backend = load_dir(&folder, &json, &common).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let backend = load_dir(&folder, &json, &common, dtype).unwrap_or_else(|e| panic!("{name}: {e:?}"));
     (backend, json)
 }
 
@@ -97,15 +102,16 @@ fn assert_tokens(context: &str, encoding: &Encoding, want: &Tokens) {
     }
 }
 
-/// Largest absolute difference, after checking the rows have the reference's shape.
-fn max_difference(context: &str, got: &[Vec<f32>], want: &[&[f32]]) -> f32 {
+/// Largest absolute difference, after checking the rows have the reference's shape and every
+/// value is within `tolerance`.
+fn max_difference(context: &str, got: &[Vec<f32>], want: &[&[f32]], tolerance: f32) -> f32 {
     assert_eq!(got.len(), want.len(), "{context}: rows");
     let mut worst = 0.0f32;
     for (row, (got, want)) in got.iter().zip(want).enumerate() {
         assert_eq!(got.len(), want.len(), "{context}: row {row} width");
         for (col, (g, w)) in got.iter().zip(want.iter()).enumerate() {
             let difference = (g - w).abs();
-            assert!(difference <= TOLERANCE, "{context}: row {row} column {col}: got {g}, want {w}");
+            assert!(difference <= tolerance, "{context}: row {row} column {col}: got {g}, want {w}");
             worst = worst.max(difference);
         }
     }
@@ -117,13 +123,14 @@ fn batch(encodings: &[Encoding], pad_id: u32) -> TokenBatch {
     TokenBatch::pad(&rows, pad_id)
 }
 
-/// Loads fixture `name` and checks token ids, logits (or the missing-head error) and
-/// embeddings against tests/fixtures/reference/`name`.json.
-fn check_parity(name: &str) {
+/// Loads fixture `name` in `dtype` and checks token ids, logits (or the missing-head error) and
+/// embeddings against tests/fixtures/reference/`name`.json, within `tolerance`. Returns the
+/// largest difference seen.
+fn check_parity(name: &str, dtype: Dtype, tolerance: f32) -> f32 {
     let path = fixtures().join("reference").join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let reference: Reference = serde_json::from_str(&text).expect("reference json");
-    let (backend, config) = load_fixture(name);
+    let (backend, config) = load_fixture(name, dtype);
     let tokenizer = tokenizer(name, reference.max_length);
     let pad_id = config["pad_token_id"].as_u64().and_then(|id| u32::try_from(id).ok()).expect("pad_token_id");
 
@@ -141,19 +148,21 @@ fn check_parity(name: &str) {
         .collect();
     let pair_batch = batch(&pairs, pad_id);
     let want: Option<Vec<&[f32]>> = reference.pairs.iter().map(|p| p.logits.as_deref()).collect();
-    match want {
+    let worst_logit = match want {
         Some(want) => {
             assert!(backend.has_classifier());
             let logits = backend.logits(&pair_batch).unwrap_or_else(|e| panic!("{name} logits: {e:?}"));
-            let worst = max_difference(&format!("{name} logits"), &logits, &want);
-            eprintln!("{name}: logits max |difference| {worst:.2e}");
+            let worst = max_difference(&format!("{name} {dtype:?} logits"), &logits, &want, tolerance);
+            eprintln!("{name} {dtype:?}: logits max |difference| {worst:.2e}");
+            worst
         }
         None => {
             assert!(!backend.has_classifier());
             let err = backend.logits(&pair_batch).expect_err("a model without a head has no logits");
             assert!(matches!(err, ModelError::NoClassifier { .. }), "{name}: {err:?}");
+            0.0
         }
-    }
+    };
 
     let sentences: Vec<Encoding> = reference
         .embeddings
@@ -168,38 +177,49 @@ fn check_parity(name: &str) {
     let embeddings =
         backend.embeddings(&batch(&sentences, pad_id)).unwrap_or_else(|e| panic!("{name} embeddings: {e:?}"));
     let want: Vec<&[f32]> = reference.embeddings.iter().map(|s| s.embedding.as_slice()).collect();
-    let worst = max_difference(&format!("{name} embeddings"), &embeddings, &want);
-    eprintln!("{name}: embeddings max |difference| {worst:.2e}");
+    let worst = max_difference(&format!("{name} {dtype:?} embeddings"), &embeddings, &want, tolerance);
+    eprintln!("{name} {dtype:?}: embeddings max |difference| {worst:.2e}");
+    worst.max(worst_logit)
 }
 
 #[test]
 fn bert() {
-    check_parity("bert");
+    check_parity("bert", Dtype::F32, TOLERANCE);
 }
 
 #[test]
 fn bert_embedding_without_head_or_prefix() {
-    check_parity("bert-embedding");
+    check_parity("bert-embedding", Dtype::F32, TOLERANCE);
 }
 
 #[test]
 fn distilbert() {
-    check_parity("distilbert");
+    check_parity("distilbert", Dtype::F32, TOLERANCE);
 }
 
 #[test]
 fn roberta() {
-    check_parity("roberta");
+    check_parity("roberta", Dtype::F32, TOLERANCE);
 }
 
 #[test]
 fn xlm_roberta() {
-    check_parity("xlm-roberta");
+    check_parity("xlm-roberta", Dtype::F32, TOLERANCE);
 }
 
 #[test]
 fn deberta_v3() {
-    check_parity("deberta-v3");
+    check_parity("deberta-v3", Dtype::F32, TOLERANCE);
+}
+
+/// The int8 path on every architecture: close to transformers' f32 outputs, and not equal to
+/// our own f32 outputs (so the layers really were quantized).
+#[test]
+fn int8_stays_close_to_the_reference() {
+    for name in ["bert", "bert-embedding", "distilbert", "roberta", "xlm-roberta", "deberta-v3"] {
+        let worst = check_parity(name, Dtype::Int8, INT8_TOLERANCE);
+        assert!(worst > TOLERANCE, "{name}: int8 outputs match f32 to {worst:.1e}: were layers quantized?");
+    }
 }
 
 /// A checkpoint split into shards with a `model.safetensors.index.json` loads to the same model.
@@ -228,15 +248,15 @@ fn sharded_weights_load_like_a_single_file() {
     std::fs::copy(source.join("config.json"), dir.path().join("config.json")).expect("copy config");
 
     let (common, json) = CommonConfig::from_file(&dir.path().join("config.json")).expect("config");
-    let sharded = load_dir(dir.path(), &json, &common).expect("sharded load");
-    let (single, _) = load_fixture("bert");
+    let sharded = load_dir(dir.path(), &json, &common, Dtype::F32).expect("sharded load");
+    let (single, _) = load_fixture("bert", Dtype::F32);
     let input: TokenBatch =
         TokenBatch::pad(&[(&[2, 40, 41, 3, 50, 3], &[0, 0, 0, 0, 1, 1]), (&[2, 60, 3], &[0, 0, 0])], 0);
     assert_eq!(sharded.logits(&input).expect("sharded"), single.logits(&input).expect("single"));
 
     // A shard the index names but the folder lacks is reported by name.
     std::fs::remove_file(dir.path().join("model-00002-of-00002.safetensors")).expect("remove shard");
-    let err = load_dir(dir.path(), &json, &common).expect_err("missing shard");
+    let err = load_dir(dir.path(), &json, &common, Dtype::F32).expect_err("missing shard");
     assert!(
         matches!(&err, ModelError::MissingFile { file, .. } if file == "model-00002-of-00002.safetensors"),
         "{err:?}"
@@ -249,14 +269,14 @@ fn unsupported_or_incomplete_folders_fail_clearly() {
     let dir = tempfile::tempdir().expect("temp dir");
 
     let (common, json) = CommonConfig::from_file(&source.join("config.json")).expect("config");
-    let err = load_dir(dir.path(), &json, &common).expect_err("no weights");
+    let err = load_dir(dir.path(), &json, &common, Dtype::F32).expect_err("no weights");
     assert!(matches!(err, ModelError::MissingFile { .. }), "{err:?}");
 
     std::fs::copy(source.join("model.safetensors"), dir.path().join("model.safetensors")).expect("copy");
     let mut bart = json.clone();
     bart["model_type"] = "bart".into();
     let bart_common: CommonConfig = serde_json::from_value(bart.clone()).expect("common");
-    let err = load_dir(dir.path(), &bart, &bart_common).expect_err("bart");
+    let err = load_dir(dir.path(), &bart, &bart_common, Dtype::F32).expect_err("bart");
     assert!(
         matches!(&err, ModelError::UnsupportedArchitecture { model_type, .. } if model_type == "bart"),
         "{err:?}"
@@ -266,18 +286,18 @@ fn unsupported_or_incomplete_folders_fail_clearly() {
     let mut distil = json.clone();
     distil["model_type"] = "distilbert".into();
     let distil_common: CommonConfig = serde_json::from_value(distil.clone()).expect("common");
-    let err = load_dir(dir.path(), &distil, &distil_common).expect_err("wrong architecture");
+    let err = load_dir(dir.path(), &distil, &distil_common, Dtype::F32).expect_err("wrong architecture");
     assert!(matches!(err, ModelError::Weights { .. }), "{err:?}");
 
     let mut relative = json.clone();
     relative["position_embedding_type"] = "relative_key".into();
-    let err = load_dir(dir.path(), &relative, &common).expect_err("relative positions");
+    let err = load_dir(dir.path(), &relative, &common, Dtype::F32).expect_err("relative positions");
     assert!(matches!(err, ModelError::Config { .. }), "{err:?}");
 }
 
 #[test]
 fn batches_are_checked_before_inference() {
-    let (backend, _) = load_fixture("bert");
+    let (backend, _) = load_fixture("bert", Dtype::F32);
     assert_eq!(backend.max_sequence_length(), 128);
     let long = vec![5u32; 129];
     let types = vec![0u32; 129];
@@ -291,7 +311,7 @@ fn batches_are_checked_before_inference() {
 
     assert!(backend.logits(&TokenBatch::pad(&[], 0)).expect("empty").is_empty());
 
-    let (roberta, _) = load_fixture("roberta");
+    let (roberta, _) = load_fixture("roberta", Dtype::F32);
     // Position ids start after the padding id (1), so 130 positions leave 128 tokens.
     assert_eq!(roberta.max_sequence_length(), 128);
 }

@@ -84,21 +84,27 @@ def main():
     results = {}
     for model in MODELS:
         folder, spec = subset_tokens(model)
+        tokens = os.path.join(folder, "pairs-tokens.json")
+        forward_cmd = lambda binary, dtype: [binary, folder, tokens, "--batch", "32", "--dtype", dtype,
+                                             "--logits-out", os.path.join(WORK, f"{model}-logits-{dtype}.json")]
         systems = {
             "PyTorch raw model (sorted batches)": ("forward", [PY, "scripts/bench/torch_bench.py", "forward", folder, "1"]),
-            "stance forward (Backend::logits)": ("forward", [forward, folder, os.path.join(folder, "pairs-tokens.json"), "32", "1"]),
+            "stance forward (Backend::logits)": ("forward", forward_cmd(forward, "f32")),
+            "stance forward, --dtype int8": ("forward", forward_cmd(forward, "int8")),
             "HF zero-shot pipeline, end to end": ("e2e", [PY, "scripts/bench/torch_bench.py", "pipeline", folder, corpus]),
-            "stance score, end to end": ("e2e", None),
+            "stance score, end to end": ("e2e", "f32"),
+            "stance score --dtype int8, end to end": ("e2e", "int8"),
         }
         if BASELINE:
-            systems["stance forward, baseline build"] = ("forward", [BASELINE, folder, os.path.join(folder, "pairs-tokens.json"), "32", "1"])
+            systems["stance forward, baseline build"] = ("forward", forward_cmd(BASELINE, "f32"))
         for round_ in range(REPEATS):
             sgemm.append(json.loads(timed([PY, "scripts/bench/torch_bench.py", "sgemm"])[0])["sgemm_gflops"])
             for name, (kind, cmd) in systems.items():
-                if cmd is None:
-                    out = os.path.join(WORK, "scores.parquet")
+                if kind == "e2e" and isinstance(cmd, str):
+                    out = os.path.join(WORK, f"{model}-scores-{cmd}.csv")
                     cmd = [stance, "score", corpus, "--targets", "corpus/targets.toml", "--model", folder,
-                           "--threads", THREADS, "--batch-size", "32", "--out", out, "-q"]
+                           "--threads", THREADS, "--batch-size", "32", "--dtype", cmd, "--out", out, "-q",
+                           "--no-cache"]
                     start = datetime.datetime.now()
                     _, rss = timed(cmd)
                     seconds = (datetime.datetime.now() - start).total_seconds()
@@ -111,7 +117,35 @@ def main():
                 print(model, name, f"round {round_}", json.dumps(record), flush=True)
             loads.append(load_avg())
         results[(model, "flops")] = flops(spec)
+        results[(model, "agreement")] = agreement(model)
     write(results, sgemm, loads)
+
+
+def softmax(row):
+    top = max(row)
+    exps = [pow(2.718281828459045, x - top) for x in row]
+    return [e / sum(exps) for e in exps]
+
+
+def agreement(model):
+    """int8 against f32 on the same inputs: argmax agreement and the largest probability change,
+    for the forward pass (softmax of the NLI logits) and end to end (the stance table)."""
+    def load(dtype):
+        with open(os.path.join(WORK, f"{model}-logits-{dtype}.json")) as f:
+            return [softmax(row) for row in json.load(f)]
+    f32, int8 = load("f32"), load("int8")
+    argmax = lambda p: max(range(len(p)), key=p.__getitem__)
+    forward = (sum(argmax(a) == argmax(b) for a, b in zip(f32, int8)) / len(f32),
+               max(abs(x - y) for a, b in zip(f32, int8) for x, y in zip(a, b)), len(f32))
+    def table(dtype):
+        with open(os.path.join(WORK, f"{model}-scores-{dtype}.csv"), newline="", encoding="utf-8") as f:
+            return {(r["id"], r["target"]): r for r in csv.DictReader(f)}
+    a, b = table("f32"), table("int8")
+    keys = sorted(a)
+    e2e = (sum(a[k]["label"] == b[k]["label"] for k in keys) / len(keys),
+           max(abs(float(a[k][c]) - float(b[k][c])) for k in keys for c in ("p_favor", "p_against", "p_none")),
+           len(keys))
+    return {"forward": forward, "e2e": e2e}
 
 
 def write(results, sgemm, loads):
@@ -120,7 +154,7 @@ def write(results, sgemm, loads):
     for model in MODELS:
         med = {name: {k: statistics.median(r[k] for r in runs) for k in ("pairs_per_s", "rss")}
                | ({"statements_per_s": statistics.median(r["statements_per_s"] for r in runs)} if "statements_per_s" in runs[0] else {})
-               for (m, name), runs in results.items() if m == model and name != "flops"}
+               for (m, name), runs in results.items() if m == model and name not in ("flops", "agreement")}
         torch_pps = med["PyTorch raw model (sorted batches)"]["pairs_per_s"]
         pipe_sps = med["HF zero-shot pipeline, end to end"]["statements_per_s"]
         gflop = results[(model, "flops")] / 1e9 / PAIRS
@@ -137,6 +171,11 @@ def write(results, sgemm, loads):
             runs = ", ".join(f"{r['pairs_per_s']:.2f}" for r in results[(model, name)])
             lines.append(f"| {name} | {pps:.2f} | {sps:.2f} | {vs_torch} | {vs_pipe} | {gf} | {m['rss']:.0f} | {runs} |"
                          if sps else f"| {name} | {pps:.2f} | – | {vs_torch} | {vs_pipe} | {gf} | {m['rss']:.0f} | {runs} |")
+        agree = results[(model, "agreement")]
+        lines.append("")
+        for what, (share, worst, n) in agree.items():
+            label = "NLI argmax over the forward pairs" if what == "forward" else "stance labels of the end-to-end table"
+            lines.append(f"- int8 vs f32, {label}: {100 * share:.1f}% agree ({n} rows); largest probability change {worst:.3f}.")
     table = "\n".join(lines)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
     loaded = max(l[0] for l in loads) > 1.5 * int(THREADS) / 2 + 0.5
@@ -144,7 +183,7 @@ def write(results, sgemm, loads):
         f"# Benchmarks\n\nTaken {datetime.date.today().isoformat()} on {cpu}, {os.cpu_count()} cores, "
         f"{THREADS} threads per system, with `bash scripts/bench/run.sh` "
         f"(REPEATS={REPEATS} PAIRS={PAIRS} E2E_STATEMENTS={E2E}). Random-weight models of real size "
-        "(BERT-base; DeBERTa-v3-base), batch 32, length-sorted; fp32.\n\n"
+        "(BERT-base; DeBERTa-v3-base), batch 32, length-sorted; f32 unless a row says int8.\n\n"
         f"- sgemm at (1472×768)·(768×3072), torch, {THREADS} threads: median {gemm:.1f} GFLOP/s "
         f"(runs: {', '.join(f'{g:.0f}' for g in sgemm)}).\n"
         f"- Load averages (1/5/15 min) before and after each round: "

@@ -97,7 +97,7 @@ pub fn evaluate(
     let (scored, method) = match &job.model {
         Some(spec) => {
             let resolved = model::resolve(spec, &model::hub::cache_root())?;
-            let model = Model::load(resolved, &job.device)?;
+            let model = Model::load(resolved, &job.device, job.score_options.dtype)?;
             model.record(&mut provenance);
             let (probs, method, targets) = score_gold(&gold, job, &model, reporter)?;
             provenance.set("method", method.as_str());
@@ -317,7 +317,7 @@ pub fn train(
         });
     }
     let resolved = model::resolve(&job.model, &model::hub::cache_root())?;
-    let model = Model::load(resolved, &job.device)?;
+    let model = Model::load(resolved, &job.device, job.score_options.dtype)?;
 
     let targets = gold.target_names();
     let mut inputs: Vec<&str> = gold.texts.iter().map(String::as_str).collect();

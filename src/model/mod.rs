@@ -94,6 +94,8 @@ pub enum ModelError {
     UnknownDevice { name: String },
     #[error("device `{name}` needs a build with CUDA support (cargo build --release --features cuda)")]
     CudaUnavailable { name: String },
+    #[error("--dtype int8 runs on the CPU only, not on `{device}`")]
+    Int8NeedsCpu { device: String },
     #[error("cannot open device `{name}`")]
     Device {
         name: String,
@@ -237,6 +239,31 @@ fn sentence_transformers_max_length(folder: &Path) -> Result<Option<usize>, Mode
     Ok(value.get("max_seq_length").and_then(|v| v.as_u64()).map(|n| n as usize))
 }
 
+/// Numbers the encoder's linear layers compute with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    /// The checkpoint's weights in f32: parity with transformers.
+    #[default]
+    F32,
+    /// CPU only: encoder linear layers in int8, quantized at load per output channel, inputs
+    /// per token. Embeddings, layer norms, attention and the heads stay f32.
+    Int8,
+}
+
+impl Dtype {
+    pub fn is_f32(&self) -> bool {
+        *self == Self::F32
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::Int8 => "int8",
+        }
+    }
+}
+
 /// A loaded model: labels, tokenizer and the backend that runs it.
 pub struct Model {
     pub resolved: ResolvedModel,
@@ -251,8 +278,8 @@ pub struct Model {
 }
 
 impl Model {
-    /// Loads the folder of `resolved` onto `device` ("cpu", "cuda:0").
-    pub fn load(resolved: ResolvedModel, device: &str) -> Result<Self, ModelError> {
+    /// Loads the folder of `resolved` onto `device` ("cpu", "cuda:0") in `dtype`.
+    pub fn load(resolved: ResolvedModel, device: &str, dtype: Dtype) -> Result<Self, ModelError> {
         let folder = &resolved.folder;
         for file in hub::REQUIRED_FILES {
             if !folder.join(file).is_file() {
@@ -270,7 +297,10 @@ impl Model {
         }
         let weights_sha256 = weights_sha256(&files)?;
         let device = candle::device_from_name(device)?;
-        let backend = candle::load(folder, &files, &config_json, &config, &device)?;
+        if dtype == Dtype::Int8 && !device.is_cpu() {
+            return Err(ModelError::Int8NeedsCpu { device: self::candle::device_name(&device) });
+        }
+        let backend = candle::load(folder, &files, &config_json, &config, &device, dtype)?;
         // Sentence-transformers models declare the length they were trained with (256 for
         // all-MiniLM-L6-v2); their embeddings are only comparable at that truncation.
         let max_positions = match sentence_transformers_max_length(folder)? {

@@ -27,7 +27,7 @@ use tokenizers::Encoding;
 pub use encode::LongText;
 use encode::{chunk_ranges, Encoder, Sequence};
 
-use crate::model::{Model, ModelError, TokenBatch};
+use crate::model::{Dtype, Model, ModelError, TokenBatch};
 use crate::progress::Reporter;
 use crate::targets::{Stance, TargetSet};
 
@@ -70,6 +70,9 @@ pub struct ScoreOptions {
     /// Embedding only: a head trained by `stance train` replaces the prototypes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<PathBuf>,
+    /// Numbers of the encoder's linear layers: f32, or int8 (CPU; faster, approximate).
+    #[serde(default)]
+    pub dtype: Dtype,
 }
 
 impl Default for ScoreOptions {
@@ -84,6 +87,7 @@ impl Default for ScoreOptions {
             label_map: BTreeMap::new(),
             temperature: 0.05,
             head: None,
+            dtype: Dtype::F32,
         }
     }
 }

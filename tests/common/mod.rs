@@ -18,7 +18,7 @@ pub fn fixture_model_dir(name: &str) -> PathBuf {
 pub fn fixture_model(name: &str) -> Model {
     let folder = fixture_model_dir(name);
     let resolved = model::resolve(folder.to_str().unwrap(), Path::new("/nonexistent-cache")).unwrap();
-    Model::load(resolved, "cpu").unwrap()
+    Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap()
 }
 
 /// The real all-MiniLM-L6-v2 folder that `scripts/fetch-minilm.sh` puts in place.

@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use super::linear::{linear, Linear};
 use super::{attention_bias, first_token, label_count, multi_head_attention, Activation};
+use crate::model::Dtype;
 
 /// How position information enters the model. Only absolute (learned) position embeddings
 /// are implemented; the relative variants fail when the config is read instead of silently
@@ -21,6 +23,9 @@ pub enum PositionEmbeddingType {
 /// `config.json` of a BERT checkpoint; missing fields take transformers' `BertConfig` defaults.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
+    /// Not in `config.json`: how the encoder's linear layers compute (`--dtype`).
+    #[serde(skip)]
+    pub dtype: Dtype,
     #[serde(default = "defaults::vocab_size")]
     pub vocab_size: usize,
     #[serde(default = "defaults::hidden_size")]
@@ -145,18 +150,14 @@ impl BertLayer {
         let attention = vb.pp("attention");
         let self_attention = attention.pp("self");
         Ok(Self {
-            query: candle_nn::linear(hidden, hidden, self_attention.pp("query"))?,
-            key: candle_nn::linear(hidden, hidden, self_attention.pp("key"))?,
-            value: candle_nn::linear(hidden, hidden, self_attention.pp("value"))?,
-            attention_output: candle_nn::linear(hidden, hidden, attention.pp("output").pp("dense"))?,
+            query: linear(hidden, hidden, self_attention.pp("query"), config.dtype)?,
+            key: linear(hidden, hidden, self_attention.pp("key"), config.dtype)?,
+            value: linear(hidden, hidden, self_attention.pp("value"), config.dtype)?,
+            attention_output: linear(hidden, hidden, attention.pp("output").pp("dense"), config.dtype)?,
             attention_norm: candle_nn::layer_norm(hidden, eps, attention.pp("output").pp("LayerNorm"))?,
-            intermediate: candle_nn::linear(
-                hidden,
-                config.intermediate_size,
-                vb.pp("intermediate").pp("dense"),
-            )?,
+            intermediate: linear(hidden, config.intermediate_size, vb.pp("intermediate").pp("dense"), config.dtype)?,
             activation: config.hidden_act,
-            output: candle_nn::linear(config.intermediate_size, hidden, vb.pp("output").pp("dense"))?,
+            output: linear(config.intermediate_size, hidden, vb.pp("output").pp("dense"), config.dtype)?,
             output_norm: candle_nn::layer_norm(hidden, eps, vb.pp("output").pp("LayerNorm"))?,
             num_heads: config.num_attention_heads,
         })
@@ -233,8 +234,8 @@ impl BertModel {
 /// `classifier`.
 pub struct BertForSequenceClassification {
     bert: BertModel,
-    pooler: Linear,
-    classifier: Linear,
+    pooler: candle_nn::Linear,
+    classifier: candle_nn::Linear,
 }
 
 impl BertForSequenceClassification {

@@ -11,15 +11,20 @@
 use std::collections::BTreeMap;
 
 use candle_core::{bail, DType, Device, Module, Result, Tensor};
-use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, VarBuilder};
 use serde::{Deserialize, Deserializer};
 
+use super::linear::{linear, Linear};
 use super::Activation;
+use crate::model::Dtype;
 
 /// `config.json` of a `deberta-v2` checkpoint. Missing fields take the defaults of
 /// transformers' `DebertaV2Config` (and the `getattr` fallbacks in the modeling code).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
+    /// Not in `config.json`: how the encoder's linear layers compute (`--dtype`).
+    #[serde(skip)]
+    pub dtype: Dtype,
     #[serde(default = "defaults::vocab_size")]
     pub vocab_size: usize,
     #[serde(default = "defaults::hidden_size")]
@@ -216,18 +221,6 @@ fn relative_position(config: &Config, query: usize, key: usize) -> i64 {
     }
 }
 
-/// The most negative finite value of `dtype`: transformers fills masked scores with
-/// `torch.finfo(dtype).min` rather than -inf.
-fn dtype_min(dtype: DType) -> Result<f64> {
-    Ok(match dtype {
-        DType::F16 => -65504.0,
-        DType::BF16 => -3.389_531_389_251_535_5e38,
-        DType::F32 => f32::MIN as f64,
-        DType::F64 => f64::MIN,
-        other => bail!("DeBERTa-v2 runs in a floating-point dtype, not {other:?}"),
-    })
-}
-
 /// Divides by a float32 scalar cast to the tensor's dtype, as transformers divides by
 /// `scale.to(dtype)`; candle's `x / f64` would multiply by the reciprocal instead.
 fn divide_by(xs: &Tensor, scale: f32) -> Result<Tensor> {
@@ -239,7 +232,7 @@ pub struct DebertaV2Embeddings {
     word_embeddings: Embedding,
     position_embeddings: Option<Embedding>,
     token_type_embeddings: Option<Embedding>,
-    embed_proj: Option<Linear>,
+    embed_proj: Option<candle_nn::Linear>,
     layer_norm: LayerNorm,
 }
 
@@ -320,7 +313,7 @@ struct DisentangledSelfAttention {
 
 impl DisentangledSelfAttention {
     fn load(vb: VarBuilder, config: &Config) -> Result<Self> {
-        if config.hidden_size % config.num_attention_heads != 0 {
+        if !config.hidden_size.is_multiple_of(config.num_attention_heads) {
             bail!(
                 "hidden_size {} is not a multiple of num_attention_heads {}",
                 config.hidden_size,
@@ -333,19 +326,19 @@ impl DisentangledSelfAttention {
         let p2c = config.has_pos_att("p2c");
         let separate = config.relative_attention && !config.share_att_key;
         let pos_key_proj = if separate && c2p {
-            Some(candle_nn::linear(config.hidden_size, all_heads, vb.pp("pos_key_proj"))?)
+            Some(linear(config.hidden_size, all_heads, vb.pp("pos_key_proj"), config.dtype)?)
         } else {
             None
         };
         let pos_query_proj = if separate && p2c {
-            Some(candle_nn::linear(config.hidden_size, all_heads, vb.pp("pos_query_proj"))?)
+            Some(linear(config.hidden_size, all_heads, vb.pp("pos_query_proj"), config.dtype)?)
         } else {
             None
         };
         Ok(Self {
-            query_proj: candle_nn::linear(config.hidden_size, all_heads, vb.pp("query_proj"))?,
-            key_proj: candle_nn::linear(config.hidden_size, all_heads, vb.pp("key_proj"))?,
-            value_proj: candle_nn::linear(config.hidden_size, all_heads, vb.pp("value_proj"))?,
+            query_proj: linear(config.hidden_size, all_heads, vb.pp("query_proj"), config.dtype)?,
+            key_proj: linear(config.hidden_size, all_heads, vb.pp("key_proj"), config.dtype)?,
+            value_proj: linear(config.hidden_size, all_heads, vb.pp("value_proj"), config.dtype)?,
             pos_key_proj,
             pos_query_proj,
             num_heads: config.num_attention_heads,
@@ -450,7 +443,7 @@ struct DenseResidualNorm {
 impl DenseResidualNorm {
     fn load(vb: VarBuilder, input: usize, config: &Config) -> Result<Self> {
         Ok(Self {
-            dense: candle_nn::linear(input, config.hidden_size, vb.pp("dense"))?,
+            dense: linear(input, config.hidden_size, vb.pp("dense"), config.dtype)?,
             layer_norm: candle_nn::layer_norm(config.hidden_size, config.layer_norm_eps, vb.pp("LayerNorm"))?,
         })
     }
@@ -477,10 +470,11 @@ impl DebertaV2Layer {
                 config.num_attention_heads * config.head_size(),
                 config,
             )?,
-            intermediate: candle_nn::linear(
+            intermediate: linear(
                 config.hidden_size,
                 config.intermediate_size,
                 vb.pp("intermediate").pp("dense"),
+                config.dtype,
             )?,
             intermediate_act: config.hidden_act,
             output: DenseResidualNorm::load(vb.pp("output"), config.intermediate_size, config)?,
@@ -506,10 +500,10 @@ impl ConvLayer {
     fn load(vb: VarBuilder, config: &Config) -> Result<Self> {
         let kernel = config.conv_kernel_size;
         // transformers pads by (k - 1) / 2, which keeps the length only for odd kernels.
-        if kernel % 2 == 0 {
+        if kernel.is_multiple_of(2) {
             bail!("conv_kernel_size {kernel} must be odd");
         }
-        if config.conv_groups == 0 || config.hidden_size % config.conv_groups != 0 {
+        if config.conv_groups == 0 || !config.hidden_size.is_multiple_of(config.conv_groups) {
             bail!("conv_groups {} does not divide hidden_size {}", config.conv_groups, config.hidden_size);
         }
         let conv_config =
@@ -591,7 +585,9 @@ impl DebertaV2Encoder {
         let pair_mask = mask.unsqueeze(1)?.unsqueeze(2)?.broadcast_mul(&mask.unsqueeze(1)?.unsqueeze(3)?)?;
         let shape = (batch, heads, seq_len, seq_len);
         let attention_mask = pair_mask.ne(0f64)?.broadcast_as(shape)?;
-        let fill = Tensor::new(dtype_min(embeddings.dtype())?, device)?.to_dtype(embeddings.dtype())?;
+        // transformers fills with `finfo.min`; -inf gives the same zeros without libm's slow
+        // underflow path in `exp`. Padding rows, all -inf, come out NaN and are zeroed after.
+        let fill = Tensor::new(f32::NEG_INFINITY, device)?.to_dtype(embeddings.dtype())?;
         let fill = fill.broadcast_as(shape)?;
 
         let rel_embeddings = match (&self.rel_embeddings, &self.rel_layer_norm) {
@@ -676,9 +672,9 @@ impl DebertaV2Model {
 /// `pooler.dense` and `pooler_hidden_act`, then `classifier`.
 pub struct DebertaV2ForSequenceClassification {
     deberta: DebertaV2Model,
-    pooler: Linear,
+    pooler: candle_nn::Linear,
     pooler_act: Activation,
-    classifier: Linear,
+    classifier: candle_nn::Linear,
 }
 
 impl DebertaV2ForSequenceClassification {

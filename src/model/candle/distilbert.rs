@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use super::linear::{linear, Linear};
 use super::{attention_bias, first_token, label_count, multi_head_attention, Activation};
+use crate::model::Dtype;
 
 /// DistilBERT hard-codes this LayerNorm epsilon instead of reading it from the config.
 const LAYER_NORM_EPS: f64 = 1e-12;
@@ -17,6 +19,9 @@ const LAYER_NORM_EPS: f64 = 1e-12;
 /// table is stored in the checkpoint like a learned one.)
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
+    /// Not in `config.json`: how the encoder's linear layers compute (`--dtype`).
+    #[serde(skip)]
+    pub dtype: Dtype,
     #[serde(default = "defaults::vocab_size")]
     pub vocab_size: usize,
     #[serde(default = "defaults::max_position_embeddings")]
@@ -112,14 +117,14 @@ impl TransformerBlock {
         let dim = config.dim;
         let attention = vb.pp("attention");
         Ok(Self {
-            q_lin: candle_nn::linear(dim, dim, attention.pp("q_lin"))?,
-            k_lin: candle_nn::linear(dim, dim, attention.pp("k_lin"))?,
-            v_lin: candle_nn::linear(dim, dim, attention.pp("v_lin"))?,
-            out_lin: candle_nn::linear(dim, dim, attention.pp("out_lin"))?,
+            q_lin: linear(dim, dim, attention.pp("q_lin"), config.dtype)?,
+            k_lin: linear(dim, dim, attention.pp("k_lin"), config.dtype)?,
+            v_lin: linear(dim, dim, attention.pp("v_lin"), config.dtype)?,
+            out_lin: linear(dim, dim, attention.pp("out_lin"), config.dtype)?,
             sa_layer_norm: candle_nn::layer_norm(dim, LAYER_NORM_EPS, vb.pp("sa_layer_norm"))?,
-            lin1: candle_nn::linear(dim, config.hidden_dim, vb.pp("ffn").pp("lin1"))?,
+            lin1: linear(dim, config.hidden_dim, vb.pp("ffn").pp("lin1"), config.dtype)?,
             activation: config.activation,
-            lin2: candle_nn::linear(config.hidden_dim, dim, vb.pp("ffn").pp("lin2"))?,
+            lin2: linear(config.hidden_dim, dim, vb.pp("ffn").pp("lin2"), config.dtype)?,
             output_layer_norm: candle_nn::layer_norm(dim, LAYER_NORM_EPS, vb.pp("output_layer_norm"))?,
             n_heads: config.n_heads,
         })
@@ -170,8 +175,8 @@ impl DistilBertModel {
 /// `classifier`.
 pub struct DistilBertForSequenceClassification {
     distilbert: DistilBertModel,
-    pre_classifier: Linear,
-    classifier: Linear,
+    pre_classifier: candle_nn::Linear,
+    classifier: candle_nn::Linear,
 }
 
 impl DistilBertForSequenceClassification {
