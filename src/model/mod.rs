@@ -300,6 +300,9 @@ impl Model {
         if dtype == Dtype::Int8 && !device.is_cpu() {
             return Err(ModelError::Int8NeedsCpu { device: self::candle::device_name(&device) });
         }
+        if dtype == Dtype::Int8 && !candle::int8::fast_kernel_available() {
+            tracing::warn!("this CPU has no AVX-512 VNNI: int8 runs the portable kernel, which may be slower than f32");
+        }
         let backend = candle::load(folder, &files, &config_json, &config, &device, dtype)?;
         // Sentence-transformers models declare the length they were trained with (256 for
         // all-MiniLM-L6-v2); their embeddings are only comparable at that truncation.

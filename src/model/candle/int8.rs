@@ -208,6 +208,12 @@ impl CustomOp1 for Int8Linear {
     }
 }
 
+/// Whether this CPU runs the vectorized int8 kernel (AVX-512 VNNI). Elsewhere int8 gives the
+/// same numbers through the portable kernel, which may be slower than f32.
+pub fn fast_kernel_available() -> bool {
+    Kernel::detect() != Kernel::Portable
+}
+
 /// Sums of one tile: `TILE_ROWS` rows × `BLOCK_COLS` columns.
 type TileSums = [[i32; BLOCK_COLS]; TILE_ROWS];
 

@@ -9,7 +9,7 @@
 pub mod bert;
 pub mod deberta_v2;
 pub mod distilbert;
-mod int8;
+pub mod int8;
 mod linear;
 pub mod roberta;
 
