@@ -178,7 +178,9 @@ impl Int8Linear {
                     let out = &mut output[row * self.out_features + first_col..][..cols];
                     for (c, out) in out.iter_mut().enumerate() {
                         let col = first_col + c;
-                        let exact = sums[c] - zero * self.column_sums[col];
+                        // Exact when the true sum fits in i32 (MAX_IN_FEATURES), even if the
+                        // two terms alone would not: wrapping arithmetic is exact mod 2³².
+                        let exact = sums[c].wrapping_sub(zero.wrapping_mul(self.column_sums[col]));
                         *out = exact as f32 * (row_scale * self.scales[col]) + self.bias[col];
                     }
                 }
