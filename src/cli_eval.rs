@@ -9,8 +9,8 @@ use clap::Args;
 use stance::eval::{
     self, ClassWeight, EvalJob, EvalOptions, GoldFormat, GoldOptions, TrainJob, TrainOptions,
 };
-use stance::output::{write_file, write_table, TableFormat};
 use stance::model::Dtype;
+use stance::output::{write_file, write_table, TableFormat};
 use stance::progress::Reporter;
 use stance::score::{LongText, Method, ScoreOptions};
 use stance::targets::{Stance, TargetSet};

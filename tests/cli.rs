@@ -76,12 +76,14 @@ fn int8_scores_close_to_f32_and_records_it() {
     let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
     let run = |dtype: &str| {
         let out = format!("{dtype}.csv");
-        let args = ["score", "corpus.csv", "--target", "sanctions", "--model", &bert(), "--cache-dir", "cache"];
+        let args =
+            ["score", "corpus.csv", "--target", "sanctions", "--model", &bert(), "--cache-dir", "cache"];
         let run = stance(dir.path(), &[&args[..], &["--dtype", dtype, "--out", &out]].concat());
         assert_eq!(run.code, 0, "{}", run.stderr);
-        let provenance: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.path().join(format!("{out}.provenance.json"))).unwrap())
-                .unwrap();
+        let provenance: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(format!("{out}.provenance.json"))).unwrap(),
+        )
+        .unwrap();
         assert_eq!(provenance["dtype"], dtype);
         let table = std::fs::read_to_string(dir.path().join(&out)).unwrap();
         (provenance["cache.hits"].clone(), table)

@@ -138,5 +138,7 @@ fn heads_refuse_models_they_were_not_trained_on() {
     // The model a folder resolves to is what counts, not its path.
     let resolved = model::resolve(embedding_model.to_str().unwrap(), Path::new("/nonexistent")).unwrap();
     let head = Head::load(&head_path).unwrap();
-    assert!(head.check_model(&head_path, &Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap()).is_ok());
+    assert!(head
+        .check_model(&head_path, &Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap())
+        .is_ok());
 }

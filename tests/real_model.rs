@@ -88,8 +88,10 @@ fn int8_keeps_embeddings_and_labels_of_the_demo_corpus() {
     let int8_model = Model::load(resolved, "cpu", stance::model::Dtype::Int8).unwrap();
     assert_eq!(int8_model.backend.dtype(), "int8");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let corpus = stance::corpus::read_corpus(&root.join("corpus/statements.csv"), &Default::default()).unwrap();
-    let texts: Vec<&str> = corpus.frame.column("text").unwrap().str().unwrap().iter().map(Option::unwrap).collect();
+    let corpus =
+        stance::corpus::read_corpus(&root.join("corpus/statements.csv"), &Default::default()).unwrap();
+    let texts: Vec<&str> =
+        corpus.frame.column("text").unwrap().str().unwrap().iter().map(Option::unwrap).collect();
     let encoder = Encoder::new(&f32_model.tokenizer);
     let sequences: Vec<_> = texts
         .iter()
@@ -98,9 +100,11 @@ fn int8_keeps_embeddings_and_labels_of_the_demo_corpus() {
             encoder.sequence(&encoding, 0..encoding.len().min(254), None).unwrap()
         })
         .collect();
-    let rows: Vec<(&[u32], &[u32])> = sequences.iter().map(|s| (s.ids.as_slice(), s.type_ids.as_slice())).collect();
+    let rows: Vec<(&[u32], &[u32])> =
+        sequences.iter().map(|s| (s.ids.as_slice(), s.type_ids.as_slice())).collect();
     let batch = TokenBatch::pad(&rows, f32_model.pad_token_id);
-    let (exact, approx) = (f32_model.backend.embeddings(&batch).unwrap(), int8_model.backend.embeddings(&batch).unwrap());
+    let (exact, approx) =
+        (f32_model.backend.embeddings(&batch).unwrap(), int8_model.backend.embeddings(&batch).unwrap());
     let cosine = |a: &[f32], b: &[f32]| {
         let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
         dot / (a.iter().map(|x| x * x).sum::<f32>().sqrt() * b.iter().map(|x| x * x).sum::<f32>().sqrt())

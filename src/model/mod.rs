@@ -240,7 +240,9 @@ fn sentence_transformers_max_length(folder: &Path) -> Result<Option<usize>, Mode
 }
 
 /// Numbers the encoder's linear layers compute with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {
     /// The checkpoint's weights in f32: parity with transformers.
@@ -301,7 +303,9 @@ impl Model {
             return Err(ModelError::Int8NeedsCpu { device: self::candle::device_name(&device) });
         }
         if dtype == Dtype::Int8 && !candle::int8::fast_kernel_available() {
-            tracing::warn!("this CPU has no AVX-512 VNNI: int8 runs the portable kernel, which may be slower than f32");
+            tracing::warn!(
+                "this CPU has no AVX-512 VNNI: int8 runs the portable kernel, which may be slower than f32"
+            );
         }
         let backend = candle::load(folder, &files, &config_json, &config, &device, dtype)?;
         // Sentence-transformers models declare the length they were trained with (256 for

@@ -155,7 +155,12 @@ impl BertLayer {
             value: linear(hidden, hidden, self_attention.pp("value"), config.dtype)?,
             attention_output: linear(hidden, hidden, attention.pp("output").pp("dense"), config.dtype)?,
             attention_norm: candle_nn::layer_norm(hidden, eps, attention.pp("output").pp("LayerNorm"))?,
-            intermediate: linear(hidden, config.intermediate_size, vb.pp("intermediate").pp("dense"), config.dtype)?,
+            intermediate: linear(
+                hidden,
+                config.intermediate_size,
+                vb.pp("intermediate").pp("dense"),
+                config.dtype,
+            )?,
             activation: config.hidden_act,
             output: linear(config.intermediate_size, hidden, vb.pp("output").pp("dense"), config.dtype)?,
             output_norm: candle_nn::layer_norm(hidden, eps, vb.pp("output").pp("LayerNorm"))?,

@@ -204,7 +204,11 @@ impl CustomOp1 for Int8Linear {
         let mut dims = layout.shape().dims().to_vec();
         match dims.last_mut() {
             Some(last) if *last == self.in_features => *last = self.out_features,
-            _ => candle_core::bail!("int8 linear layer expects {} inputs, got shape {:?}", self.in_features, dims),
+            _ => candle_core::bail!(
+                "int8 linear layer expects {} inputs, got shape {:?}",
+                self.in_features,
+                dims
+            ),
         }
         Ok((CpuStorage::F32(self.matmul(&data[start..end])), Shape::from(dims)))
     }
@@ -230,7 +234,8 @@ enum Kernel {
 impl Kernel {
     fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vnni") {
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vnni")
+        {
             return Self::Vnni512;
         }
         Self::Portable
@@ -304,7 +309,11 @@ mod tests {
             .map(|i| {
                 state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
                 let unit = (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0;
-                if i % 97 == 0 { unit * 6.0 } else { unit }
+                if i % 97 == 0 {
+                    unit * 6.0
+                } else {
+                    unit
+                }
             })
             .collect()
     }
@@ -314,12 +323,18 @@ mod tests {
         let kernel = Kernel::detect();
         // Odd sizes: partial groups, partial blocks, partial tiles.
         for (inputs, outputs) in [(3, 1), (37, 33), (64, 70), (768, 32)] {
-            let weight = Tensor::from_vec(values(outputs * inputs, 1), (outputs, inputs), &Device::Cpu).unwrap();
+            let weight =
+                Tensor::from_vec(values(outputs * inputs, 1), (outputs, inputs), &Device::Cpu).unwrap();
             let layer = Int8Linear::quantize(&weight, None).unwrap();
             let stride = layer.groups * GROUP;
-            let x: Vec<u8> = values(TILE_ROWS * stride, 2).iter().map(|v| ((v + 1.0) * 127.0) as u8).collect();
+            let x: Vec<u8> =
+                values(TILE_ROWS * stride, 2).iter().map(|v| ((v + 1.0) * 127.0) as u8).collect();
             for weights in layer.packed.chunks_exact(layer.groups * GROUP_BYTES) {
-                assert_eq!(kernel.tile(&x, stride, weights), tile_portable(&x, stride, weights), "{inputs}→{outputs}");
+                assert_eq!(
+                    kernel.tile(&x, stride, weights),
+                    tile_portable(&x, stride, weights),
+                    "{inputs}→{outputs}"
+                );
             }
         }
     }

@@ -249,7 +249,8 @@ pub fn load(
     let root = checkpoint.vb.clone();
     let (architecture, max_sequence_length) = match common.model_type.as_str() {
         "bert" => {
-            let config = bert::Config { dtype, ..bert::Config::deserialize(config_json).map_err(config_error)? };
+            let config =
+                bert::Config { dtype, ..bert::Config::deserialize(config_json).map_err(config_error)? };
             let model = match checkpoint.layout("bert", "classifier.weight")? {
                 Layout::Classifier => {
                     bert::BertForSequenceClassification::load(root, &config).map(Architecture::BertClassifier)
@@ -269,8 +270,10 @@ pub fn load(
             (model.map_err(|e| checkpoint.weights_error(e))?, config.max_sequence_length())
         }
         "distilbert" => {
-            let config =
-                distilbert::Config { dtype, ..distilbert::Config::deserialize(config_json).map_err(config_error)? };
+            let config = distilbert::Config {
+                dtype,
+                ..distilbert::Config::deserialize(config_json).map_err(config_error)?
+            };
             let model = match checkpoint.layout("distilbert", "classifier.weight")? {
                 Layout::Classifier => distilbert::DistilBertForSequenceClassification::load(root, &config)
                     .map(Architecture::DistilBertClassifier),
@@ -281,8 +284,10 @@ pub fn load(
             (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
         }
         "deberta-v2" => {
-            let config =
-                deberta_v2::Config { dtype, ..deberta_v2::Config::deserialize(config_json).map_err(config_error)? };
+            let config = deberta_v2::Config {
+                dtype,
+                ..deberta_v2::Config::deserialize(config_json).map_err(config_error)?
+            };
             let model = match checkpoint.layout("deberta", "classifier.weight")? {
                 Layout::Classifier => deberta_v2::DebertaV2ForSequenceClassification::load(root, &config)
                     .map(Architecture::DebertaV2Classifier),
@@ -300,7 +305,13 @@ pub fn load(
             })
         }
     };
-    Ok(CandleBackend { architecture, device: device.clone(), dtype, folder: folder.to_owned(), max_sequence_length })
+    Ok(CandleBackend {
+        architecture,
+        device: device.clone(),
+        dtype,
+        folder: folder.to_owned(),
+        max_sequence_length,
+    })
 }
 
 /// The name [`device_from_name`] parses back: `cpu`, `cuda:N`.
