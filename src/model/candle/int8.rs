@@ -9,7 +9,8 @@
 //! they differ in speed only.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
-use rayon::prelude::*;
+
+use super::linear::{par_rows, rows_op};
 
 /// Output columns per packed block: two 16-lane vectors of i32 sums.
 const BLOCK_COLS: usize = 32;
@@ -139,18 +140,10 @@ impl Int8Linear {
 
     /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
-        let rows = input.len() / self.in_features.max(1);
-        let mut output = vec![0f32; rows * self.out_features];
-        if rows == 0 || self.out_features == 0 {
-            return output;
-        }
-        // Whole tiles per worker, so every worker but the last runs full tiles.
-        let tiles = rows.div_ceil(TILE_ROWS);
-        let per_worker = tiles.div_ceil(rayon::current_num_threads()) * TILE_ROWS;
-        output
-            .par_chunks_mut(per_worker * self.out_features)
-            .zip(input.par_chunks(per_worker * self.in_features))
-            .for_each(|(output, input)| self.matmul_rows(input, output));
+        let mut output = vec![0f32; input.len() / self.in_features.max(1) * self.out_features];
+        par_rows(input, self.in_features, &mut output, self.out_features, TILE_ROWS, |x, out| {
+            self.matmul_rows(x, out)
+        });
         output
     }
 
@@ -195,22 +188,7 @@ impl CustomOp1 for Int8Linear {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("int8 linear layers take f32 inputs");
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("int8 linear layers take contiguous inputs");
-        };
-        let mut dims = layout.shape().dims().to_vec();
-        match dims.last_mut() {
-            Some(last) if *last == self.in_features => *last = self.out_features,
-            _ => candle_core::bail!(
-                "int8 linear layer expects {} inputs, got shape {:?}",
-                self.in_features,
-                dims
-            ),
-        }
-        Ok((CpuStorage::F32(self.matmul(&data[start..end])), Shape::from(dims)))
+        rows_op(storage, layout, self.in_features, self.out_features, |x| self.matmul(x))
     }
 }
 

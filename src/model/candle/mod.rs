@@ -11,6 +11,7 @@ pub mod deberta_v2;
 pub mod distilbert;
 pub mod int8;
 mod linear;
+mod packed;
 pub mod roberta;
 
 use std::collections::BTreeMap;
