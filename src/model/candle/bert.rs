@@ -7,8 +7,9 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use super::attention::{attention, Unpadded};
 use super::linear::{linear, Linear};
-use super::{attention_bias, first_token, label_count, multi_head_attention, Activation};
+use super::{first_token, label_count, Activation};
 use crate::model::Dtype;
 
 /// How position information enters the model. Only absolute (learned) position embeddings
@@ -168,13 +169,14 @@ impl BertLayer {
         })
     }
 
-    fn forward(&self, hidden: &Tensor, bias: &Tensor) -> Result<Tensor> {
-        let context = multi_head_attention(
+    /// `hidden` is `(tokens, hidden)`: the batch's real tokens.
+    fn forward(&self, hidden: &Tensor, tokens: &Unpadded) -> Result<Tensor> {
+        let context = attention(
             &self.query.forward(hidden)?,
             &self.key.forward(hidden)?,
             &self.value.forward(hidden)?,
             self.num_heads,
-            bias,
+            tokens,
         )?;
         let hidden = self.attention_norm.forward(&(self.attention_output.forward(&context)? + hidden)?)?;
         let intermediate = self.activation.forward(&self.intermediate.forward(&hidden)?)?;
@@ -196,14 +198,15 @@ impl BertEncoder {
         Ok(Self { layers })
     }
 
-    /// `attention_mask` is `(batch, seq)` with 1 for real tokens and 0 for padding.
+    /// `attention_mask` is `(batch, seq)` with 1 for real tokens and 0 for padding; padded
+    /// positions come out as zeros (see [`Unpadded`]).
     pub(super) fn forward(&self, embeddings: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
-        let bias = attention_bias(attention_mask, embeddings.dtype())?;
-        let mut hidden = embeddings.clone();
+        let tokens = Unpadded::new(attention_mask)?;
+        let mut hidden = tokens.gather(embeddings)?;
         for layer in &self.layers {
-            hidden = layer.forward(&hidden, &bias)?;
+            hidden = layer.forward(&hidden, &tokens)?;
         }
-        Ok(hidden)
+        tokens.scatter(&hidden)
     }
 }
 

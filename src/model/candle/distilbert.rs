@@ -7,8 +7,9 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use super::attention::{attention, Unpadded};
 use super::linear::{linear, Linear};
-use super::{attention_bias, first_token, label_count, multi_head_attention, Activation};
+use super::{first_token, label_count, Activation};
 use crate::model::Dtype;
 
 /// DistilBERT hard-codes this LayerNorm epsilon instead of reading it from the config.
@@ -130,13 +131,14 @@ impl TransformerBlock {
         })
     }
 
-    fn forward(&self, hidden: &Tensor, bias: &Tensor) -> Result<Tensor> {
-        let context = multi_head_attention(
+    /// `hidden` is `(tokens, hidden)`: the batch's real tokens.
+    fn forward(&self, hidden: &Tensor, tokens: &Unpadded) -> Result<Tensor> {
+        let context = attention(
             &self.q_lin.forward(hidden)?,
             &self.k_lin.forward(hidden)?,
             &self.v_lin.forward(hidden)?,
             self.n_heads,
-            bias,
+            tokens,
         )?;
         let hidden = self.sa_layer_norm.forward(&(self.out_lin.forward(&context)? + hidden)?)?;
         let ffn = self.lin2.forward(&self.activation.forward(&self.lin1.forward(&hidden)?)?)?;
@@ -162,12 +164,12 @@ impl DistilBertModel {
 
     /// Inputs are `(batch, seq)` `u32` tensors: token ids and a mask with 1 for real tokens.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
-        let mut hidden = self.embeddings.forward(input_ids)?;
-        let bias = attention_bias(attention_mask, hidden.dtype())?;
+        let tokens = Unpadded::new(attention_mask)?;
+        let mut hidden = tokens.gather(&self.embeddings.forward(input_ids)?)?;
         for layer in &self.layers {
-            hidden = layer.forward(&hidden, &bias)?;
+            hidden = layer.forward(&hidden, &tokens)?;
         }
-        Ok(hidden)
+        tokens.scatter(&hidden)
     }
 }
 

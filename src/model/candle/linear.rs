@@ -71,16 +71,20 @@ pub(super) fn rows_op(
     out_features: usize,
     matmul: impl FnOnce(&[f32]) -> Vec<f32>,
 ) -> Result<(CpuStorage, Shape)> {
-    let CpuStorage::F32(data) = storage else {
-        candle_core::bail!("linear layers take f32 inputs, got {:?}", storage.dtype());
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("linear layers take contiguous inputs");
-    };
+    let input = contiguous_f32(storage, layout)?;
     let mut dims = layout.shape().dims().to_vec();
     match dims.last_mut() {
         Some(last) if *last == in_features => *last = out_features,
         _ => candle_core::bail!("linear layer expects {in_features} inputs, got shape {dims:?}"),
     }
-    Ok((CpuStorage::F32(matmul(&data[start..end])), Shape::from(dims)))
+    Ok((CpuStorage::F32(matmul(input)), Shape::from(dims)))
+}
+
+/// The f32 data of a contiguous tensor.
+pub(super) fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    match (storage, layout.contiguous_offsets()) {
+        (CpuStorage::F32(data), Some((start, end))) => Ok(&data[start..end]),
+        (CpuStorage::F32(_), None) => candle_core::bail!("expected a contiguous tensor"),
+        _ => candle_core::bail!("expected f32, got {:?}", storage.dtype()),
+    }
 }

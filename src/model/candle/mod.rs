@@ -6,6 +6,7 @@
 //! `forward(..) -> last hidden states`) and a `…ForSequenceClassification` (`load` at the
 //! checkpoint root, `forward(..) -> logits`, `model()` for its encoder).
 
+mod attention;
 pub mod bert;
 pub mod deberta_v2;
 pub mod distilbert;
@@ -72,35 +73,6 @@ fn label_count(id2label: &BTreeMap<usize, String>, num_labels: Option<usize>) ->
     } else {
         id2label.len()
     }
-}
-
-/// The additive attention bias, `(batch, 1, 1, seq)`: 0 where `mask` is 1 and -inf where it
-/// is 0, so padded keys get no weight. transformers adds `finfo.min` instead; both give exact
-/// zeros after the softmax, but `exp(finfo.min - max)` takes libm's slow underflow path (7% of
-/// BERT's time in profiles) where `exp(-inf)` is immediate. Every row keeps a real key, so no
-/// row is all -inf.
-fn attention_bias(mask: &Tensor, dtype: DType) -> candle_core::Result<Tensor> {
-    let (batch, seq) = mask.dims2()?;
-    let zeros = Tensor::zeros((batch, seq), dtype, mask.device())?;
-    let masked = Tensor::full(f32::NEG_INFINITY, (batch, seq), mask.device())?.to_dtype(dtype)?;
-    mask.ne(0u32)?.where_cond(&zeros, &masked)?.reshape((batch, 1, 1, seq))
-}
-
-/// Scaled dot-product attention over `num_heads` heads. `query`, `key`, `value` are
-/// `(batch, seq, hidden)`; `bias` is broadcast onto the `(batch, heads, seq, seq)` scores.
-fn multi_head_attention(
-    query: &Tensor,
-    key: &Tensor,
-    value: &Tensor,
-    num_heads: usize,
-    bias: &Tensor,
-) -> candle_core::Result<Tensor> {
-    let (batch, seq, hidden) = query.dims3()?;
-    let head_size = hidden / num_heads;
-    let split = |t: &Tensor| t.reshape((batch, seq, num_heads, head_size))?.transpose(1, 2)?.contiguous();
-    let scores = (split(query)?.matmul(&split(key)?.t()?)? / (head_size as f64).sqrt())?;
-    let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(bias)?)?;
-    probs.matmul(&split(value)?)?.transpose(1, 2)?.reshape((batch, seq, hidden))
 }
 
 /// The first token's hidden state (`[CLS]` / `<s>`), `(batch, hidden)`. Made contiguous so

@@ -18,20 +18,26 @@ const DEPTH: usize = 256;
 /// Rows whose `DEPTH` inputs are reused across all weight blocks: 48 KiB, within L2.
 const PANEL_ROWS: usize = 48;
 
-/// A linear layer, `y = x Wᵀ + b`, with its weight packed for `kernel`.
-pub struct PackedLinear {
-    in_features: usize,
-    out_features: usize,
+/// An `(inputs × outputs)` matrix packed for `kernel`: the right-hand side of products.
+pub(super) struct PackedMatrix {
     kernel: Kernel,
+    inputs: usize,
+    outputs: usize,
     /// `[block][input][column in block]`; padding columns are 0.
-    packed: Vec<f32>,
+    data: Vec<f32>,
+}
+
+/// A linear layer, `y = x Wᵀ + b`, with its weight packed.
+pub struct PackedLinear {
+    weight: PackedMatrix,
     /// Padded to whole blocks with 0.
     bias: Vec<f32>,
 }
 
 impl std::fmt::Debug for PackedLinear {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PackedLinear({} → {}, {:?})", self.in_features, self.out_features, self.kernel)
+        let PackedMatrix { inputs, outputs, kernel, .. } = self.weight;
+        write!(f, "PackedLinear({inputs} → {outputs}, {kernel:?})")
     }
 }
 
@@ -52,7 +58,7 @@ impl Kernel {
     }
 
     /// Every kernel this CPU can run, fastest first.
-    fn available() -> Vec<Self> {
+    pub(super) fn available() -> Vec<Self> {
         #[allow(unused_mut)]
         let mut kernels = Vec::new();
         #[cfg(target_arch = "x86_64")]
@@ -92,7 +98,8 @@ impl Kernel {
         assert!(tile.rows <= self.rows() && tile.cols <= self.cols() && tile.cols > 0);
         assert!(tile.rows == 0 || tile.x.len() >= (tile.rows - 1) * tile.x_stride + tile.depth);
         assert!(tile.rows == 0 || tile.out.len() >= (tile.rows - 1) * tile.out_stride + tile.cols);
-        assert!(tile.weights.len() >= tile.depth * self.cols() && tile.bias.len() >= self.cols());
+        assert!(tile.weights.len() >= tile.depth * self.cols());
+        assert!(tile.bias.is_none_or(|bias| bias.len() >= self.cols()));
         match self {
             // SAFETY: `available` found the CPU features; the assertions bound every access.
             #[cfg(target_arch = "x86_64")]
@@ -109,7 +116,8 @@ struct Tile<'a> {
     x_stride: usize,
     depth: usize,
     weights: &'a [f32],
-    bias: &'a [f32],
+    /// Where sums start on the first pass (else from 0), padded to whole blocks.
+    bias: Option<&'a [f32]>,
     /// Whether `out` already holds the sums of earlier inputs.
     accumulate: bool,
     out: &'a mut [f32],
@@ -118,60 +126,64 @@ struct Tile<'a> {
     cols: usize,
 }
 
-impl PackedLinear {
-    /// Packs a `(out_features, in_features)` weight and its optional bias for `kernel`.
-    pub fn pack(weight: &Tensor, bias: Option<&Tensor>, kernel: Kernel) -> Result<Self> {
-        let (out_features, in_features) = weight.dims2()?;
-        if in_features == 0 {
-            candle_core::bail!("a linear layer needs at least one input");
-        }
-        let weight: Vec<f32> = weight.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?;
+impl PackedMatrix {
+    /// Packs the matrix whose entry for `input` and output column `col` is `value(input, col)`.
+    pub(super) fn new(
+        kernel: Kernel,
+        inputs: usize,
+        outputs: usize,
+        value: impl Fn(usize, usize) -> f32,
+    ) -> Self {
         let cols = kernel.cols();
-        let blocks = out_features.div_ceil(cols);
-        let mut packed = vec![0f32; blocks * in_features * cols];
-        for (col, values) in weight.chunks_exact(in_features).enumerate() {
-            let block = &mut packed[col / cols * in_features * cols..][..in_features * cols];
-            for (input, &v) in values.iter().enumerate() {
-                block[input * cols + col % cols] = v;
+        let mut data = vec![0f32; outputs.div_ceil(cols) * inputs * cols];
+        for (block, packed) in data.chunks_exact_mut(inputs * cols).enumerate() {
+            let first_col = block * cols;
+            for (input, packed) in packed.chunks_exact_mut(cols).enumerate() {
+                for (c, packed) in packed.iter_mut().enumerate().take(outputs - first_col) {
+                    *packed = value(input, first_col + c);
+                }
             }
         }
-        let mut padded_bias = vec![0f32; blocks * cols];
+        Self { kernel, inputs, outputs, data }
+    }
+
+    /// Outputs padded to whole blocks: the length `bias` needs.
+    pub(super) fn padded_outputs(&self) -> usize {
+        self.outputs.div_ceil(self.kernel.cols()) * self.kernel.cols()
+    }
+
+    /// `out[r][c] = bias[c] + Σᵢ x[r][i] · self[i][c]` for `rows` rows of `x` (`x_stride`
+    /// apart) into `out` (`out_stride` apart), on the calling thread.
+    pub(super) fn multiply(
+        &self,
+        x: &[f32],
+        x_stride: usize,
+        rows: usize,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+        out_stride: usize,
+    ) {
+        let (k, n, cols, tile_rows) = (self.inputs, self.outputs, self.kernel.cols(), self.kernel.rows());
         if let Some(bias) = bias {
-            let bias: Vec<f32> = bias.to_dtype(candle_core::DType::F32)?.to_vec1()?;
-            padded_bias[..out_features].copy_from_slice(&bias);
+            assert!(bias.len() >= self.padded_outputs());
         }
-        Ok(Self { in_features, out_features, kernel, packed, bias: padded_bias })
-    }
-
-    /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
-    fn matmul(&self, input: &[f32]) -> Vec<f32> {
-        let mut output = vec![0f32; input.len() / self.in_features * self.out_features];
-        par_rows(input, self.in_features, &mut output, self.out_features, self.kernel.rows(), |x, out| {
-            self.matmul_rows(x, out)
-        });
-        output
-    }
-
-    fn matmul_rows(&self, input: &[f32], output: &mut [f32]) {
-        let (k, n, cols, tile_rows) =
-            (self.in_features, self.out_features, self.kernel.cols(), self.kernel.rows());
-        for (x_panel, out_panel) in input.chunks(PANEL_ROWS * k).zip(output.chunks_mut(PANEL_ROWS * n)) {
-            let panel_rows = x_panel.len() / k;
+        for panel in (0..rows).step_by(PANEL_ROWS) {
+            let panel_rows = PANEL_ROWS.min(rows - panel);
             for depth_start in (0..k).step_by(DEPTH) {
                 let depth = DEPTH.min(k - depth_start);
-                for (block, weights) in self.packed.chunks_exact(k * cols).enumerate() {
+                for (block, weights) in self.data.chunks_exact(k * cols).enumerate() {
                     let first_col = block * cols;
-                    for first_row in (0..panel_rows).step_by(tile_rows) {
+                    for first_row in (panel..panel + panel_rows).step_by(tile_rows) {
                         self.kernel.run(&mut Tile {
-                            x: &x_panel[first_row * k + depth_start..],
-                            x_stride: k,
+                            x: &x[first_row * x_stride + depth_start..],
+                            x_stride,
                             depth,
                             weights: &weights[depth_start * cols..],
-                            bias: &self.bias[first_col..],
+                            bias: bias.map(|bias| &bias[first_col..]),
                             accumulate: depth_start > 0,
-                            out: &mut out_panel[first_row * n + first_col..],
-                            out_stride: n,
-                            rows: tile_rows.min(panel_rows - first_row),
+                            out: &mut out[first_row * out_stride + first_col..],
+                            out_stride,
+                            rows: tile_rows.min(panel + panel_rows - first_row),
                             cols: cols.min(n - first_col),
                         });
                     }
@@ -181,13 +193,43 @@ impl PackedLinear {
     }
 }
 
+impl PackedLinear {
+    /// Packs a `(out_features, in_features)` weight and its optional bias for `kernel`.
+    pub fn pack(weight: &Tensor, bias: Option<&Tensor>, kernel: Kernel) -> Result<Self> {
+        let (out_features, in_features) = weight.dims2()?;
+        if in_features == 0 {
+            candle_core::bail!("a linear layer needs at least one input");
+        }
+        let values: Vec<f32> = weight.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?;
+        let weight = PackedMatrix::new(kernel, in_features, out_features, |input, col| {
+            values[col * in_features + input]
+        });
+        let mut padded_bias = vec![0f32; weight.padded_outputs()];
+        if let Some(bias) = bias {
+            let bias: Vec<f32> = bias.to_dtype(candle_core::DType::F32)?.to_vec1()?;
+            padded_bias[..out_features].copy_from_slice(&bias);
+        }
+        Ok(Self { weight, bias: padded_bias })
+    }
+
+    /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
+    fn matmul(&self, input: &[f32]) -> Vec<f32> {
+        let (k, n) = (self.weight.inputs, self.weight.outputs);
+        let mut output = vec![0f32; input.len() / k * n];
+        par_rows(input, k, &mut output, n, self.weight.kernel.rows(), |x, out| {
+            self.weight.multiply(x, k, x.len() / k, Some(&self.bias), out, n)
+        });
+        output
+    }
+}
+
 impl CustomOp1 for PackedLinear {
     fn name(&self) -> &'static str {
         "packed-linear"
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        rows_op(storage, layout, self.in_features, self.out_features, |x| self.matmul(x))
+        rows_op(storage, layout, self.weight.inputs, self.weight.outputs, |x| self.matmul(x))
     }
 }
 
@@ -237,10 +279,10 @@ mod x86 {
             for (h, acc) in acc.iter_mut().enumerate() {
                 // SAFETY (all accesses): bounds checked by `Kernel::run`; masked lanes are
                 // neither read nor written.
-                *acc = if tile.accumulate {
-                    _mm512_maskz_loadu_ps(masks[h], out.add(r * tile.out_stride + 16 * h))
-                } else {
-                    _mm512_loadu_ps(tile.bias.as_ptr().add(16 * h))
+                *acc = match (tile.accumulate, tile.bias) {
+                    (true, _) => _mm512_maskz_loadu_ps(masks[h], out.add(r * tile.out_stride + 16 * h)),
+                    (false, Some(bias)) => _mm512_loadu_ps(bias.as_ptr().add(16 * h)),
+                    (false, None) => _mm512_setzero_ps(),
                 };
             }
         }
@@ -273,10 +315,10 @@ mod x86 {
         for (r, acc) in acc.iter_mut().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
                 // SAFETY (all accesses): as in `avx512`.
-                *acc = if tile.accumulate {
-                    _mm256_maskload_ps(out.add(r * tile.out_stride + 8 * h), masks[h])
-                } else {
-                    _mm256_loadu_ps(tile.bias.as_ptr().add(8 * h))
+                *acc = match (tile.accumulate, tile.bias) {
+                    (true, _) => _mm256_maskload_ps(out.add(r * tile.out_stride + 8 * h), masks[h]),
+                    (false, Some(bias)) => _mm256_loadu_ps(bias.as_ptr().add(8 * h)),
+                    (false, None) => _mm256_setzero_ps(),
                 };
             }
         }
