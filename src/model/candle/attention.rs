@@ -29,6 +29,8 @@ pub(super) struct Unpadded {
     rows: Tensor,
     /// Per sequence, the first row of its tokens and their number.
     sequences: Vec<(usize, usize)>,
+    /// Per real token, its position in its padded row (relative attention needs distances).
+    offsets: Vec<usize>,
 }
 
 impl Unpadded {
@@ -45,6 +47,7 @@ impl Unpadded {
             sequences.push((first, positions.len() - first));
         }
         let tokens = positions.len();
+        let offsets = positions.iter().map(|&p| p as usize % seq.max(1)).collect();
         let mut rows = vec![tokens as u32; batch * seq];
         for (row, &position) in positions.iter().enumerate() {
             rows[position as usize] = row as u32;
@@ -55,6 +58,7 @@ impl Unpadded {
             positions: Tensor::from_vec(positions, tokens, mask.device())?,
             rows: Tensor::from_vec(rows, batch * seq, mask.device())?,
             sequences,
+            offsets,
         })
     }
 
@@ -83,11 +87,43 @@ pub(super) fn attention(
 ) -> Result<Tensor> {
     match Kernel::detect() {
         Some(kernel) if query.device().is_cpu() && query.dtype() == DType::F32 => {
-            let op = FusedAttention { kernel, num_heads, sequences: &tokens.sequences };
-            query.contiguous()?.apply_op3_no_bwd(&key.contiguous()?, &value.contiguous()?, &op)
+            let head_size = query.dim(1)? / num_heads;
+            let scale = 1.0 / (head_size as f32).sqrt();
+            fused_attention(kernel, [query, key, value], num_heads, scale, tokens, None)
         }
         _ => attention_by_sequence(query, key, value, num_heads, &tokens.sequences),
     }
+}
+
+/// Attention as one CPU op: scores are `(Q Kᵀ + relative terms) · scale`.
+pub(super) fn fused_attention(
+    kernel: Kernel,
+    [query, key, value]: [&Tensor; 3],
+    num_heads: usize,
+    scale: f32,
+    tokens: &Unpadded,
+    relative: Option<&RelativeTerms>,
+) -> Result<Tensor> {
+    let op = FusedAttention { kernel, num_heads, scale, tokens, relative };
+    query.contiguous()?.apply_op3_no_bwd(&key.contiguous()?, &value.contiguous()?, &op)
+}
+
+/// Which rows of DeBERTa's relative-position table a query–key pair reads, by distance.
+pub(super) struct RelativeRows {
+    /// Row for c2p (query content × key position) and p2c (key content × query position),
+    /// indexed by `query position - key position + max_distance`.
+    pub(super) c2p: Vec<usize>,
+    pub(super) p2c: Vec<usize>,
+    pub(super) max_distance: usize,
+}
+
+/// DeBERTa's disentangled attention terms for one layer.
+pub(super) struct RelativeTerms<'a> {
+    pub(super) rows: &'a RelativeRows,
+    /// The table's rows projected by the layer's key projection (c2p) and query projection
+    /// (p2c), row-major `(table rows, hidden)`.
+    pub(super) pos_key: Option<Vec<f32>>,
+    pub(super) pos_query: Option<Vec<f32>>,
 }
 
 /// The same with candle ops, one sequence at a time.
@@ -118,30 +154,64 @@ fn attention_by_sequence(
 struct FusedAttention<'a> {
     kernel: Kernel,
     num_heads: usize,
-    sequences: &'a [(usize, usize)],
+    scale: f32,
+    tokens: &'a Unpadded,
+    relative: Option<&'a RelativeTerms<'a>>,
 }
 
 impl FusedAttention<'_> {
-    /// One head of one sequence: `softmax(Q Kᵀ / √d) V`, `(len, head_size)`.
+    /// One head of one sequence: `softmax(scores) V`, `(len, head_size)`.
     fn head(
         &self,
         [query, key, value]: [&[f32]; 3],
         hidden: usize,
-        (first, len): (usize, usize),
+        sequence: usize,
         head: usize,
     ) -> Vec<f32> {
+        let (first, len) = self.tokens.sequences[sequence];
         let head_size = hidden / self.num_heads;
-        let column =
-            |matrix: &[f32], token: usize, i: usize| matrix[(first + token) * hidden + head * head_size + i];
+        let start = first * hidden + head * head_size;
+        let column = |matrix: &[f32], row: usize, i: usize| matrix[start + row * hidden + i];
         let keys = PackedMatrix::new(self.kernel, head_size, len, |i, token| column(key, token, i));
         let mut scores = vec![0f32; len * len];
-        keys.multiply(&query[first * hidden + head * head_size..], hidden, len, None, &mut scores, len);
-        let scale = 1.0 / (head_size as f32).sqrt();
+        keys.multiply(&query[start..], hidden, len, None, &mut scores, len);
+        if let Some(relative) = self.relative {
+            let offsets = &self.tokens.offsets[first..first + len];
+            let distance = |q: usize, k: usize| offsets[q] + relative.rows.max_distance - offsets[k];
+            // Each term multiplies a head's content by only the table rows its distances reach.
+            let term = |table: &[f32], rows: &[usize], content: &[f32]| -> (Vec<f32>, usize, usize) {
+                let reached = distance(0, len - 1)..=distance(len - 1, 0);
+                let low = rows[reached.clone()].iter().copied().min().unwrap_or(0);
+                let width = rows[reached].iter().copied().max().unwrap_or(0) + 1 - low;
+                let positions = PackedMatrix::new(self.kernel, head_size, width, |i, row| {
+                    table[(low + row) * hidden + head * head_size + i]
+                });
+                let mut products = vec![0f32; len * width];
+                positions.multiply(&content[start..], hidden, len, None, &mut products, width);
+                (products, low, width)
+            };
+            if let Some(table) = &relative.pos_key {
+                let (c2p, low, width) = term(table, &relative.rows.c2p, query);
+                for (q, scores) in scores.chunks_exact_mut(len).enumerate() {
+                    for (k, score) in scores.iter_mut().enumerate() {
+                        *score += c2p[q * width + relative.rows.c2p[distance(q, k)] - low];
+                    }
+                }
+            }
+            if let Some(table) = &relative.pos_query {
+                let (p2c, low, width) = term(table, &relative.rows.p2c, key);
+                for (q, scores) in scores.chunks_exact_mut(len).enumerate() {
+                    for (k, score) in scores.iter_mut().enumerate() {
+                        *score += p2c[k * width + relative.rows.p2c[distance(q, k)] - low];
+                    }
+                }
+            }
+        }
         for row in scores.chunks_exact_mut(len) {
-            let max = row.iter().fold(f32::NEG_INFINITY, |max, &s| max.max(s * scale));
+            let max = row.iter().fold(f32::NEG_INFINITY, |max, &s| max.max(s * self.scale));
             let mut sum = 0.0;
             for s in row.iter_mut() {
-                *s = (*s * scale - max).exp();
+                *s = (*s * self.scale - max).exp();
                 sum += *s;
             }
             let inverse = 1.0 / sum;
@@ -179,19 +249,23 @@ impl CustomOp3 for FusedAttention<'_> {
             );
         }
         let inputs = [contiguous_f32(s1, l1)?, contiguous_f32(s2, l2)?, contiguous_f32(s3, l3)?];
-        if self.sequences.iter().map(|&(_, len)| len).sum::<usize>() != tokens {
-            candle_core::bail!("fused attention: the sequences do not cover the {tokens} tokens");
+        let sequences = &self.tokens.sequences;
+        if self.tokens.offsets.len() != tokens {
+            candle_core::bail!(
+                "fused attention: {tokens} tokens, but the batch has {}",
+                self.tokens.offsets.len()
+            );
         }
         // Longest first, so the costliest heads do not start last.
         let mut tasks: Vec<(usize, usize)> =
-            (0..self.sequences.len()).flat_map(|s| (0..self.num_heads).map(move |h| (s, h))).collect();
-        tasks.sort_by_key(|&(s, _)| std::cmp::Reverse(self.sequences[s].1));
+            (0..sequences.len()).flat_map(|s| (0..self.num_heads).map(move |h| (s, h))).collect();
+        tasks.sort_by_key(|&(s, _)| std::cmp::Reverse(sequences[s].1));
         let contexts: Vec<Vec<f32>> =
-            tasks.par_iter().map(|&(s, h)| self.head(inputs, hidden, self.sequences[s], h)).collect();
+            tasks.par_iter().map(|&(s, h)| self.head(inputs, hidden, s, h)).collect();
         let head_size = hidden / self.num_heads;
         let mut output = vec![0f32; tokens * hidden];
         for (&(s, h), context) in tasks.iter().zip(&contexts) {
-            let first = self.sequences[s].0;
+            let first = sequences[s].0;
             for (token, row) in context.chunks_exact(head_size).enumerate() {
                 output[(first + token) * hidden + h * head_size..][..head_size].copy_from_slice(row);
             }
@@ -237,8 +311,8 @@ mod tests {
         let (q, k, v) = (q?, k?, v?);
         let want = attention_by_sequence(&q, &k, &v, heads, &tokens.sequences)?;
         for kernel in Kernel::available() {
-            let op = FusedAttention { kernel, num_heads: heads, sequences: &tokens.sequences };
-            let got = q.apply_op3_no_bwd(&k, &v, &op)?;
+            let scale = 1.0 / ((hidden / heads) as f32).sqrt();
+            let got = fused_attention(kernel, [&q, &k, &v], heads, scale, &tokens, None)?;
             let error = (got - &want)?.abs()?.max_all()?.to_scalar::<f32>()?;
             assert!(error < 1e-5, "{kernel:?}: max error {error}");
         }

@@ -7,6 +7,10 @@
 //! embeddings through index tensors built once per forward pass. Where transformers'
 //! arithmetic order is observable in fp32 (scaling the keys before the product, the order the
 //! bias terms are summed, the float32 log in the position buckets) it is followed.
+//!
+//! On CPUs with a packed kernel the layers run on the real tokens only (see
+//! [`super::attention`]), and each sequence's c2p and p2c terms are computed from only the
+//! table rows its distances reach instead of all `2 · span` rows.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +18,9 @@ use candle_core::{bail, DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, VarBuilder};
 use serde::{Deserialize, Deserializer};
 
+use super::attention::{fused_attention, RelativeRows, RelativeTerms, Unpadded};
 use super::linear::{linear, Linear};
+use super::packed::Kernel;
 use super::Activation;
 use crate::model::Dtype;
 
@@ -211,9 +217,9 @@ pub fn make_log_bucket_position(relative_pos: i64, bucket_size: i64, max_positio
     (log_pos * relative_pos.signum() as f32) as i64
 }
 
-/// Relative position `query - key`, bucketed when the config asks for it.
-fn relative_position(config: &Config, query: usize, key: usize) -> i64 {
-    let distance = query as i64 - key as i64;
+/// Relative position of a query `distance` positions after its key, bucketed when the config
+/// asks for it.
+fn relative_position(config: &Config, distance: i64) -> i64 {
     if config.position_buckets > 0 {
         make_log_bucket_position(distance, config.position_buckets, config.max_relative_positions())
     } else {
@@ -283,7 +289,23 @@ impl DebertaV2Embeddings {
 }
 
 /// What every layer's attention shares within one forward pass.
-struct AttentionContext {
+enum AttentionContext {
+    /// The padded batch with masks, through candle ops (any device).
+    Padded(PaddedContext),
+    /// The real tokens only, through the CPU kernels.
+    Unpadded { kernel: Kernel, tokens: Unpadded, relative: Option<ReachedTable> },
+}
+
+/// The rows of the relative-position table (normalised when configured) that a batch's
+/// distances reach, `(rows, hidden)`, and which row each distance reads.
+struct ReachedTable {
+    table: Tensor,
+    rows: RelativeRows,
+    c2p: bool,
+    p2c: bool,
+}
+
+struct PaddedContext {
     /// `(batch, heads, seq, seq)`, nonzero where a query may attend to a key.
     mask: Tensor,
     /// Scores masked out get this value before the softmax.
@@ -359,14 +381,64 @@ impl DisentangledSelfAttention {
         self.split_heads(&projection.forward(&rel_embeddings.unsqueeze(0)?)?)
     }
 
+    /// `softmax((Q Kᵀ + c2p + p2c) / scale)`, as `sqrt(head_size · scale_factor)` in float32,
+    /// the way transformers computes it before casting to the model dtype.
+    fn scale(&self) -> f32 {
+        (self.head_size as f32 * self.scale_factor as f32).sqrt()
+    }
+
+    fn c2p_projection(&self) -> Result<&Linear> {
+        if self.share_att_key {
+            Ok(&self.key_proj)
+        } else {
+            self.pos_proj(&self.pos_key_proj)
+        }
+    }
+
+    fn p2c_projection(&self) -> Result<&Linear> {
+        if self.share_att_key {
+            Ok(&self.query_proj)
+        } else {
+            self.pos_proj(&self.pos_query_proj)
+        }
+    }
+
     fn forward(&self, hidden: &Tensor, context: &AttentionContext) -> Result<Tensor> {
+        let (kernel, tokens, relative) = match context {
+            AttentionContext::Padded(context) => return self.forward_padded(hidden, context),
+            AttentionContext::Unpadded { kernel, tokens, relative } => (*kernel, tokens, relative),
+        };
+        let project =
+            |wanted: bool, projection: Result<&Linear>, table: &Tensor| -> Result<Option<Vec<f32>>> {
+                match wanted {
+                    true => Ok(Some(projection?.forward(table)?.flatten_all()?.to_vec1()?)),
+                    false => Ok(None),
+                }
+            };
+        let terms = match relative {
+            Some(reached) => Some(RelativeTerms {
+                rows: &reached.rows,
+                pos_key: project(reached.c2p, self.c2p_projection(), &reached.table)?,
+                pos_query: project(reached.p2c, self.p2c_projection(), &reached.table)?,
+            }),
+            None => None,
+        };
+        let [query, key, value] = [
+            self.query_proj.forward(hidden)?,
+            self.key_proj.forward(hidden)?,
+            self.value_proj.forward(hidden)?,
+        ];
+        let scale = 1.0 / self.scale();
+        fused_attention(kernel, [&query, &key, &value], self.num_heads, scale, tokens, terms.as_ref())
+    }
+
+    fn forward_padded(&self, hidden: &Tensor, context: &PaddedContext) -> Result<Tensor> {
         let (batch, seq_len, _) = hidden.dims3()?;
         let query = self.split_heads(&self.query_proj.forward(hidden)?)?;
         let key = self.split_heads(&self.key_proj.forward(hidden)?)?;
         let value = self.split_heads(&self.value_proj.forward(hidden)?)?;
 
-        // float32 sqrt, as transformers computes it before casting to the model dtype.
-        let scale = (self.head_size as f32 * self.scale_factor as f32).sqrt();
+        let scale = self.scale();
         let mut scores = query.matmul(&divide_by(&key, scale)?.t()?)?;
         if let Some(bias) = self.relative_bias(&query, &key, context, scale)? {
             scores = (scores + bias)?;
@@ -386,7 +458,7 @@ impl DisentangledSelfAttention {
         &self,
         query: &Tensor,
         key: &Tensor,
-        context: &AttentionContext,
+        context: &PaddedContext,
         scale: f32,
     ) -> Result<Option<Tensor>> {
         let Some(rel_embeddings) = &context.rel_embeddings else {
@@ -395,18 +467,14 @@ impl DisentangledSelfAttention {
         let (batch, heads, seq_len, _) = query.dims4()?;
         let mut bias: Option<Tensor> = None;
         if let Some(index) = &context.c2p_index {
-            let projection =
-                if self.share_att_key { &self.key_proj } else { self.pos_proj(&self.pos_key_proj)? };
-            let pos_key = self.project_positions(projection, rel_embeddings)?;
+            let pos_key = self.project_positions(self.c2p_projection()?, rel_embeddings)?;
             // (batch, heads, seq, 2 span), then pick column c2p_pos[q, k] of row q.
             let c2p = query.broadcast_matmul(&pos_key.t()?)?;
             let c2p = gather_flat(&c2p, index, (batch, heads, seq_len, seq_len))?;
             bias = Some(divide_by(&c2p, scale)?);
         }
         if let Some(index) = &context.p2c_index {
-            let projection =
-                if self.share_att_key { &self.query_proj } else { self.pos_proj(&self.pos_query_proj)? };
-            let pos_query = self.project_positions(projection, rel_embeddings)?;
+            let pos_query = self.project_positions(self.p2c_projection()?, rel_embeddings)?;
             // (batch, heads, key, 2 span); the index already reads it transposed.
             let p2c = key.broadcast_matmul(&pos_query.t()?)?;
             let p2c = divide_by(&gather_flat(&p2c, index, (batch, heads, seq_len, seq_len))?, scale)?;
@@ -521,11 +589,15 @@ impl ConvLayer {
         })
     }
 
-    /// `mask` is `(batch, seq, 1)` in the model's dtype.
-    fn forward(&self, embeddings: &Tensor, residual: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    /// What the convolution adds, `(batch, seq, hidden)`; `mask` is `(batch, seq, 1)` in the
+    /// model's dtype.
+    fn term(&self, embeddings: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let out = self.conv.forward(&embeddings.transpose(1, 2)?.contiguous()?)?.transpose(1, 2)?;
-        let out = self.act.forward(&out.broadcast_mul(mask)?)?;
-        self.layer_norm.forward(&(residual + out)?)?.broadcast_mul(mask)
+        self.act.forward(&out.broadcast_mul(mask)?)
+    }
+
+    fn add(&self, residual: &Tensor, term: &Tensor) -> Result<Tensor> {
+        self.layer_norm.forward(&(residual + term)?)
     }
 }
 
@@ -561,23 +633,92 @@ impl DebertaV2Encoder {
         Ok(Self { layers, rel_embeddings, rel_layer_norm, conv, config: config.clone() })
     }
 
-    /// `mask` is `(batch, seq)` in the model's dtype.
+    /// `mask` is `(batch, seq)` in the model's dtype; padded positions come out as zeros.
     fn forward(&self, embeddings: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let context = self.context(embeddings, mask)?;
+        let kernel =
+            Kernel::detect().filter(|_| embeddings.device().is_cpu() && embeddings.dtype() == DType::F32);
+        self.forward_with(embeddings, mask, kernel)
+    }
+
+    /// Unpadded through `kernel`, or padded through candle ops without one.
+    fn forward_with(&self, embeddings: &Tensor, mask: &Tensor, kernel: Option<Kernel>) -> Result<Tensor> {
         let token_mask = mask.unsqueeze(2)?;
-        let mut hidden = embeddings.clone();
+        let conv_term = self.conv.as_ref().map(|conv| conv.term(embeddings, &token_mask)).transpose()?;
+        match kernel {
+            Some(kernel) => {
+                let tokens = Unpadded::new(mask)?;
+                let hidden = tokens.gather(embeddings)?;
+                let conv_term = conv_term.map(|term| tokens.gather(&term)).transpose()?;
+                let relative = self.reached_table(mask.dim(1)?)?;
+                let context = AttentionContext::Unpadded { kernel, tokens, relative };
+                let hidden = self.run_layers(hidden, &context, conv_term.as_ref(), Ok)?;
+                let AttentionContext::Unpadded { tokens, .. } = context else { unreachable!("built above") };
+                tokens.scatter(&hidden)
+            }
+            None => {
+                let context = AttentionContext::Padded(self.padded_context(embeddings, mask)?);
+                // transformers zeroes padded positions again after the convolution.
+                let after_conv = |hidden: Tensor| hidden.broadcast_mul(&token_mask);
+                self.run_layers(embeddings.clone(), &context, conv_term.as_ref(), after_conv)
+            }
+        }
+    }
+
+    /// The layers, with the convolution's term added (then `after_conv`) after the first.
+    fn run_layers(
+        &self,
+        mut hidden: Tensor,
+        context: &AttentionContext,
+        conv_term: Option<&Tensor>,
+        after_conv: impl Fn(Tensor) -> Result<Tensor>,
+    ) -> Result<Tensor> {
         for (i, layer) in self.layers.iter().enumerate() {
-            hidden = layer.forward(&hidden, &context)?;
-            if i == 0 {
-                if let Some(conv) = &self.conv {
-                    hidden = conv.forward(embeddings, &hidden, &token_mask)?;
-                }
+            hidden = layer.forward(&hidden, context)?;
+            if let (0, Some(conv), Some(term)) = (i, &self.conv, conv_term) {
+                hidden = after_conv(conv.add(&hidden, term)?)?;
             }
         }
         Ok(hidden)
     }
 
-    fn context(&self, embeddings: &Tensor, mask: &Tensor) -> Result<AttentionContext> {
+    /// The normalised relative-position table, when the model has relative attention.
+    fn relative_table(&self) -> Result<Option<Tensor>> {
+        Ok(match (&self.rel_embeddings, &self.rel_layer_norm) {
+            (Some(table), Some(norm)) => Some(norm.forward(table)?),
+            (Some(table), None) => Some(table.clone()),
+            (None, _) => None,
+        })
+    }
+
+    /// The table rows that query–key distances below `seq_len` reach, and the row each
+    /// distance reads (see [`Self::relative_index`] for the columns the padded path gathers).
+    fn reached_table(&self, seq_len: usize) -> Result<Option<ReachedTable>> {
+        let Some(table) = self.relative_table()? else {
+            return Ok(None);
+        };
+        let span = self.config.attention_span();
+        let column = |position: i64| (position + span).clamp(0, 2 * span - 1) as usize;
+        let max_distance = seq_len.saturating_sub(1);
+        let distances = -(max_distance as i64)..=max_distance as i64;
+        let c2p: Vec<usize> = distances.clone().map(|d| column(relative_position(&self.config, d))).collect();
+        let p2c: Vec<usize> = distances.map(|d| column(-relative_position(&self.config, -d))).collect();
+        let (c2p_wanted, p2c_wanted) = (self.config.has_pos_att("c2p"), self.config.has_pos_att("p2c"));
+        let used = c2p.iter().filter(|_| c2p_wanted).chain(p2c.iter().filter(|_| p2c_wanted));
+        let (low, high) = used.fold((usize::MAX, 0), |(low, high), &row| (low.min(row), high.max(row)));
+        if low > high {
+            // Neither term: plain attention.
+            return Ok(None);
+        }
+        let shift = |rows: Vec<usize>| rows.into_iter().map(|row| row.saturating_sub(low)).collect();
+        Ok(Some(ReachedTable {
+            table: table.narrow(0, low, high + 1 - low)?,
+            rows: RelativeRows { c2p: shift(c2p), p2c: shift(p2c), max_distance },
+            c2p: c2p_wanted,
+            p2c: p2c_wanted,
+        }))
+    }
+
+    fn padded_context(&self, embeddings: &Tensor, mask: &Tensor) -> Result<PaddedContext> {
         let (batch, seq_len, _) = embeddings.dims3()?;
         let device = embeddings.device();
         let heads = self.config.num_attention_heads;
@@ -590,11 +731,7 @@ impl DebertaV2Encoder {
         let fill = Tensor::new(f32::NEG_INFINITY, device)?.to_dtype(embeddings.dtype())?;
         let fill = fill.broadcast_as(shape)?;
 
-        let rel_embeddings = match (&self.rel_embeddings, &self.rel_layer_norm) {
-            (Some(table), Some(norm)) => Some(norm.forward(table)?),
-            (Some(table), None) => Some(table.clone()),
-            (None, _) => None,
-        };
+        let rel_embeddings = self.relative_table()?;
         let (c2p_index, p2c_index) = if rel_embeddings.is_some() {
             let span = self.config.attention_span();
             let index = |flip: bool| -> Result<Tensor> { self.relative_index(seq_len, span, flip, device) };
@@ -604,7 +741,7 @@ impl DebertaV2Encoder {
         } else {
             (None, None)
         };
-        Ok(AttentionContext { mask: attention_mask, fill, rel_embeddings, c2p_index, p2c_index })
+        Ok(PaddedContext { mask: attention_mask, fill, rel_embeddings, c2p_index, p2c_index })
     }
 
     /// Flat indices into a `(seq, 2 span)` score matrix giving the `(seq, seq)` relative term.
@@ -617,10 +754,11 @@ impl DebertaV2Encoder {
         let mut index = Vec::with_capacity(seq_len * seq_len);
         for q in 0..seq_len {
             for k in 0..seq_len {
+                let distance = q as i64 - k as i64;
                 let (row, column) = if flip {
-                    (k, -relative_position(&self.config, k, q) + span)
+                    (k, -relative_position(&self.config, -distance) + span)
                 } else {
-                    (q, relative_position(&self.config, q, k) + span)
+                    (q, relative_position(&self.config, distance) + span)
                 };
                 let column = column.clamp(0, width - 1);
                 index.push(row as i64 * width + column);
@@ -734,6 +872,37 @@ mod tests {
         assert_eq!(v3.attention_span(), 256);
         assert!(v3.normalises_relative_embeddings());
         assert_eq!(v3.num_labels(), 2);
+    }
+
+    /// The unpadded path (every kernel this CPU has) against the padded one, at real
+    /// positions, on random weights with every relative-attention feature: log buckets,
+    /// separate position projections, both terms, the convolution.
+    #[test]
+    fn unpadded_matches_padded() -> Result<()> {
+        let device = Device::Cpu;
+        let config: Config = serde_json::from_str(
+            r#"{"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37,
+                "relative_attention": true, "pos_att_type": ["c2p", "p2c"], "position_buckets": 8,
+                "max_relative_positions": 16, "share_att_key": false, "conv_kernel_size": 3,
+                "norm_rel_ebd": "layer_norm", "max_position_embeddings": 64}"#,
+        )
+        .unwrap();
+        let varmap = candle_nn::VarMap::new();
+        let encoder = DebertaV2Encoder::load(VarBuilder::from_varmap(&varmap, DType::F32, &device), &config)?;
+        let (batch, seq) = (3, 23);
+        let embeddings = Tensor::randn(0f32, 1.0, (batch, seq, 32), &device)?;
+        let lengths = [23, 4, 17];
+        let mask: Vec<f32> =
+            lengths.iter().flat_map(|&len| (0..seq).map(move |s| if s < len { 1.0 } else { 0.0 })).collect();
+        let mask = Tensor::from_vec(mask, (batch, seq), &device)?;
+        let embeddings = embeddings.broadcast_mul(&mask.unsqueeze(2)?)?;
+        let want = encoder.forward_with(&embeddings, &mask, None)?.broadcast_mul(&mask.unsqueeze(2)?)?;
+        for kernel in Kernel::available() {
+            let got = encoder.forward_with(&embeddings, &mask, Some(kernel))?;
+            let error = (got - &want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+            assert!(error < 1e-4, "{kernel:?}: max error {error}");
+        }
+        Ok(())
     }
 
     #[test]
