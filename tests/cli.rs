@@ -48,7 +48,11 @@ fn score_writes_parquet_that_show_prints_with_provenance() {
     assert_eq!(score.code, 0, "{}", score.stderr);
     insta::assert_snapshot!("score_to_parquet", score.transcript());
     let show = stance(dir.path(), &["show", "scores.parquet", "--rows", "9"]);
-    insta::assert_snapshot!("show_scores", show.transcript());
+    // The probabilities' last digits depend on the CPU's kernel (summation order); their
+    // values are checked against transformers in tests/parity.rs, their layout here.
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"-?\d\.\d+ *┆", "[p] ┆");
+    settings.bind(|| insta::assert_snapshot!("show_scores", show.transcript()));
 }
 
 #[test]
