@@ -138,6 +138,7 @@ fn attention_by_sequence(
     let head_size = hidden / num_heads;
     let contexts = sequences
         .iter()
+        .filter(|&&(_, len)| len > 0)
         .map(|&(first, len)| {
             let split = |t: &Tensor| {
                 t.narrow(0, first, len)?.reshape((len, num_heads, head_size))?.transpose(0, 1)?.contiguous()
@@ -147,6 +148,9 @@ fn attention_by_sequence(
             probs.matmul(&split(value)?)?.transpose(0, 1)?.reshape((len, hidden))
         })
         .collect::<Result<Vec<_>>>()?;
+    if contexts.is_empty() {
+        return query.zeros_like();
+    }
     Tensor::cat(&contexts, 0)
 }
 
@@ -257,8 +261,11 @@ impl CustomOp3 for FusedAttention<'_> {
             );
         }
         // Longest first, so the costliest heads do not start last.
-        let mut tasks: Vec<(usize, usize)> =
-            (0..sequences.len()).flat_map(|s| (0..self.num_heads).map(move |h| (s, h))).collect();
+        // A sequence without tokens (an all-zero mask row) has nothing to attend over.
+        let mut tasks: Vec<(usize, usize)> = (0..sequences.len())
+            .filter(|&s| sequences[s].1 > 0)
+            .flat_map(|s| (0..self.num_heads).map(move |h| (s, h)))
+            .collect();
         tasks.sort_by_key(|&(s, _)| std::cmp::Reverse(sequences[s].1));
         let contexts: Vec<Vec<f32>> =
             tasks.par_iter().map(|&(s, h)| self.head(inputs, hidden, s, h)).collect();
@@ -286,9 +293,9 @@ mod tests {
     #[test]
     fn fused_matches_candle_ops_and_padding_round_trips() -> Result<()> {
         let device = Device::Cpu;
-        let (batch, seq, hidden, heads) = (3, 37, 48, 4);
-        // Right padding, left padding, none.
-        let lengths = [37, 5, 20];
+        let (batch, seq, hidden, heads) = (4, 37, 48, 4);
+        // Right padding, left padding, none, and a row without tokens.
+        let lengths = [37, 5, 20, 0];
         let mask: Vec<u32> = lengths
             .iter()
             .enumerate()
@@ -297,7 +304,7 @@ mod tests {
             })
             .collect();
         let tokens = Unpadded::new(&Tensor::from_vec(mask.clone(), (batch, seq), &device)?)?;
-        assert_eq!(tokens.sequences, vec![(0, 37), (37, 5), (42, 20)]);
+        assert_eq!(tokens.sequences, vec![(0, 37), (37, 5), (42, 20), (62, 0)]);
         let padded = Tensor::from_vec(values(batch * seq * hidden, 1), (batch, seq, hidden), &device)?;
         let real = tokens.gather(&padded)?;
         assert_eq!(real.dims(), &[62, hidden]);
