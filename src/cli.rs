@@ -224,6 +224,10 @@ struct ScoreArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Mark statements that mention none of a target's `keywords` (targets file) as none for
+    /// it, without running the model; adds a `mentioned` column.
+    #[arg(long)]
+    relevance_filter: bool,
     /// Output table (.parquet, .csv, .tsv, .ndjson); without it a summary prints.
     #[arg(long, short)]
     out: Option<PathBuf>,
@@ -518,6 +522,7 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
             head: args.head.clone(),
             dtype: args.dtype,
         },
+        relevance_filter: args.relevance_filter,
     };
     let started = std::time::Instant::now();
     let reporter = StopOnCtrlC::install(reporter);
@@ -537,6 +542,13 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
         reporter.note(&format!(
             "skipped {} damaged score cache record(s); their pairs were scored again",
             stats.damaged_cache_records
+        ));
+    }
+    if args.relevance_filter {
+        reporter.note(&format!(
+            "relevance filter: {} of {} pairs never mention their target's keywords; marked none without the model",
+            stats.filtered_pairs,
+            stats.filtered_pairs + stats.cached_pairs + stats.scored_pairs
         ));
     }
     match &args.out {

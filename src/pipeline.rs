@@ -31,6 +31,9 @@ pub struct ScoreJob {
     pub model: String,
     pub device: String,
     pub options: ScoreOptions,
+    /// Statements that mention none of a target's keywords are marked none for it without a
+    /// forward pass (`--relevance-filter`; every target needs keywords).
+    pub relevance_filter: bool,
 }
 
 /// Statements per part when none is given.
@@ -64,6 +67,8 @@ pub struct RunStats {
     pub cached_pairs: usize,
     /// Pairs the model scored.
     pub scored_pairs: usize,
+    /// Pairs the relevance filter marked none (their statement does not mention the target).
+    pub filtered_pairs: usize,
     /// Model forward passes (batches) run.
     pub forward_passes: usize,
     /// Distinct token sequences run.
@@ -108,6 +113,9 @@ pub fn score_run(
     if run.part_size == 0 {
         return Err(RunError::ZeroPartSize.into());
     }
+    if job.relevance_filter {
+        job.targets.check_keywords()?;
+    }
     if let Some(out) = &run.out {
         crate::output::probe_writable(out)?;
     }
@@ -147,6 +155,11 @@ pub fn score_run(
     let layout =
         RunLayout { statements: texts.len(), targets: job.targets.targets.len(), part_size: run.part_size };
     let config = run_config(job, &provenance, &context, &model, layout);
+    // Statement-major, like the scores; `None` without the filter.
+    let mentioned: Option<Vec<bool>> = job.relevance_filter.then(|| {
+        texts.iter().flat_map(|text| job.targets.targets.iter().map(|t| t.is_mentioned_in(text))).collect()
+    });
+    let is_mentioned = |pair: usize| mentioned.as_ref().is_none_or(|m| m[pair]);
 
     let mut stats = RunStats { parts: layout.parts(), ..RunStats::default() };
     let (run_dir, mut scores) = match &run.out {
@@ -185,7 +198,7 @@ pub fn score_run(
     // Parts done before an interruption are this run's own results: later parts reuse them
     // as the uninterrupted run would have, and the cache gets any the run could not add.
     let mut missing = Vec::new();
-    for (i, score) in scores.iter().enumerate() {
+    for (i, score) in scores.iter().enumerate().filter(|&(i, _)| is_mentioned(i)) {
         let key = keys.key(i % layout.targets, texts[i / layout.targets]);
         if known.scores.insert(key, *score).is_none() {
             missing.push((key, *score));
@@ -205,7 +218,9 @@ pub fn score_run(
         let scored = if reporter.stop_requested() {
             Err(Error::Score(ScoreError::Interrupted))
         } else {
-            score_part(&texts[rows.clone()], job, &keys, &known, &model, reporter)
+            let pairs = rows.start * layout.targets..rows.end * layout.targets;
+            let part_mentioned = mentioned.as_ref().map(|m| &m[pairs]);
+            score_part(&texts[rows.clone()], part_mentioned, job, &keys, &known, &model, reporter)
         };
         let (part_scores, new_entries, counts) = match scored {
             Ok(scored) => scored,
@@ -227,6 +242,7 @@ pub fn score_run(
         known.scores.extend(new_entries);
         stats.cached_pairs += counts.cached_pairs;
         stats.scored_pairs += counts.scored_pairs;
+        stats.filtered_pairs += counts.filtered_pairs;
         stats.forward_passes += counts.forward_passes;
         stats.sequences += counts.sequences;
         scores.extend(part_scores);
@@ -242,6 +258,7 @@ pub fn score_run(
         max_length,
         sequences: stats.sequences,
         batches: stats.forward_passes,
+        mentioned,
     };
     let mut frame = scores_frame(&corpus.frame, &job.targets, &score_run).map_err(Error::Table)?;
     provenance.set("method", method.as_str());
@@ -264,6 +281,10 @@ pub fn score_run(
         (None, None) => provenance.set("cache", "off"),
     }
     provenance.set("cache.hits", stats.cached_pairs);
+    provenance.set("relevance_filter", job.relevance_filter);
+    if job.relevance_filter {
+        provenance.set("relevance.filtered_pairs", stats.filtered_pairs);
+    }
 
     if let (Some(out), Some(dir)) = (&run.out, run_dir) {
         let all_saved = layout.parts();
@@ -284,16 +305,20 @@ struct Known {
 struct PartCounts {
     cached_pairs: usize,
     scored_pairs: usize,
+    filtered_pairs: usize,
     forward_passes: usize,
     sequences: usize,
     /// Statements the progress reporter has not been told about yet.
     unreported: usize,
 }
 
-/// Scores one part's statements: known pairs are looked up, the others run through the
-/// model together. Returns the part's scores (statement-major) and the new cache entries.
+/// Scores one part's statements: pairs `mentioned` rules out are marked none, known pairs
+/// are looked up, the others run through the model together. Returns the part's scores
+/// (statement-major) and the new cache entries (never the filtered pairs: their number is
+/// not the model's).
 fn score_part(
     texts: &[&str],
+    mentioned: Option<&[bool]>,
     job: &ScoreJob,
     keys: &CacheKeys,
     known: &Known,
@@ -303,12 +328,26 @@ fn score_part(
     let n_targets = job.targets.targets.len();
     let pair_keys: Vec<CacheKey> =
         texts.iter().flat_map(|text| (0..n_targets).map(|t| keys.key(t, text))).collect();
-    let mut scores: Vec<Option<StanceScore>> =
-        pair_keys.iter().map(|k| known.scores.get(k).copied()).collect();
-    let cached_pairs = scores.iter().filter(|s| s.is_some()).count();
+    let filtered = |pair: usize| mentioned.is_some_and(|m| !m[pair]);
+    let mut scores: Vec<Option<StanceScore>> = pair_keys
+        .iter()
+        .enumerate()
+        .map(
+            |(pair, k)| {
+                if filtered(pair) {
+                    Some(StanceScore::NOT_MENTIONED)
+                } else {
+                    known.scores.get(k).copied()
+                }
+            },
+        )
+        .collect();
+    let filtered_pairs = (0..scores.len()).filter(|&pair| filtered(pair)).count();
+    let cached_pairs = scores.iter().filter(|s| s.is_some()).count() - filtered_pairs;
     let mut counts = PartCounts {
         cached_pairs,
-        scored_pairs: scores.len() - cached_pairs,
+        filtered_pairs,
+        scored_pairs: scores.len() - cached_pairs - filtered_pairs,
         forward_passes: 0,
         sequences: 0,
         unreported: texts.len(),
@@ -464,6 +503,13 @@ fn run_config(
     config.set("part_size", layout.part_size);
     config.set("device", model.backend.device());
     config.set("dtype", model.backend.dtype());
+    // Only when on, so that runs from before the filter existed still resume.
+    if job.relevance_filter {
+        config.set("relevance_filter", true);
+        for (i, target) in job.targets.targets.iter().enumerate() {
+            config.set(&format!("target.{i}.keywords"), target.keywords.join(" | "));
+        }
+    }
     config
 }
 

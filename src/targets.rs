@@ -77,9 +77,23 @@ pub struct Target {
     pub favor: String,
     pub against: String,
     pub none: String,
+    /// Words or phrases that mention the target, for `--relevance-filter`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
 }
 
 impl Target {
+    /// Whether `text` mentions one of the keywords: case-insensitively, starting at a word
+    /// boundary, so `sanction` finds "Sanctions" but not "unsanctioned".
+    pub fn is_mentioned_in(&self, text: &str) -> bool {
+        let text = text.to_lowercase();
+        self.keywords.iter().any(|keyword| {
+            let keyword = keyword.to_lowercase();
+            text.match_indices(&keyword)
+                .any(|(at, _)| !text[..at].chars().next_back().is_some_and(char::is_alphanumeric))
+        })
+    }
+
     pub fn hypothesis(&self, stance: Stance) -> &str {
         match stance {
             Stance::Favor => &self.favor,
@@ -120,6 +134,13 @@ pub enum TargetsError {
     NoTargets { origin: String },
     #[error("{origin}: target `{name}` has an empty `{stance}` hypothesis")]
     EmptyHypothesis { origin: String, name: String, stance: Stance },
+    #[error("{origin}: target `{name}` has an empty keyword")]
+    EmptyKeyword { origin: String, name: String },
+    #[error(
+        "--relevance-filter needs keywords for every target; `{name}` has none \
+         (add `keywords = [\"…\"]` to its [[target]] table in a targets file)"
+    )]
+    NoKeywords { name: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +167,8 @@ struct TargetEntry {
     favor: Option<String>,
     against: Option<String>,
     none: Option<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
 }
 
 impl TargetSet {
@@ -153,7 +176,13 @@ impl TargetSet {
     pub fn from_names(names: &[String], templates: Templates) -> Result<Self, TargetsError> {
         let entries = names
             .iter()
-            .map(|name| TargetEntry { name: name.clone(), favor: None, against: None, none: None })
+            .map(|name| TargetEntry {
+                name: name.clone(),
+                favor: None,
+                against: None,
+                none: None,
+                keywords: Vec::new(),
+            })
             .collect();
         Self::build("--target", templates, entries)
     }
@@ -205,11 +234,15 @@ impl TargetSet {
             let fill = |stance: Stance, own: Option<String>| {
                 own.unwrap_or_else(|| templates.get(stance).replace("{target}", &name))
             };
+            if entry.keywords.iter().any(|k| k.trim().is_empty()) {
+                return Err(TargetsError::EmptyKeyword { origin: origin.to_owned(), name });
+            }
             let target = Target {
                 favor: fill(Stance::Favor, entry.favor),
                 against: fill(Stance::Against, entry.against),
                 none: fill(Stance::None, entry.none),
                 name,
+                keywords: entry.keywords.iter().map(|k| k.trim().to_owned()).collect(),
             };
             // Found by fuzzing: an empty override would be scored as a hypothesis.
             if let Some(stance) = Stance::ALL.into_iter().find(|&s| target.hypothesis(s).trim().is_empty()) {
@@ -222,6 +255,14 @@ impl TargetSet {
             targets.push(target);
         }
         Ok(Self { templates, targets })
+    }
+
+    /// Fails, naming the first, when a target has no keywords (`--relevance-filter`).
+    pub fn check_keywords(&self) -> Result<(), TargetsError> {
+        match self.targets.iter().find(|t| t.keywords.is_empty()) {
+            Some(target) => Err(TargetsError::NoKeywords { name: target.name.clone() }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -242,6 +283,34 @@ name = "peace negotiations"
 name = "sanctions on Russia"
 against = "The author of this text calls for lifting sanctions on Russia."
 "#;
+
+    #[test]
+    fn keywords_match_whole_word_starts_in_any_case() {
+        let text = r#"
+[[target]]
+name = "sanctions on Russia"
+keywords = ["sanction", " price cap ", "ЕС"]
+"#;
+        let set = TargetSet::from_toml_str(text, Path::new("t.toml")).unwrap();
+        let target = &set.targets[0];
+        assert_eq!(target.keywords, vec!["sanction", "price cap", "ЕС"]);
+        assert!(target.is_mentioned_in("New SANCTIONS were announced."));
+        assert!(target.is_mentioned_in("(sanction) relief"));
+        assert!(target.is_mentioned_in("The oil Price Cap stays."));
+        assert!(target.is_mentioned_in("Решение ес о пошлинах"));
+        assert!(!target.is_mentioned_in("An unsanctioned meeting."));
+        assert!(!target.is_mentioned_in("Prices capped."));
+        assert!(set.check_keywords().is_ok());
+
+        let bare = TargetSet::from_names(&["peace talks".into()], Templates::default()).unwrap();
+        assert!(!bare.targets[0].is_mentioned_in("peace talks"));
+        let error = bare.check_keywords().unwrap_err().to_string();
+        assert!(error.contains("`peace talks` has none"), "{error}");
+
+        let empty = "[[target]]\nname = \"x\"\nkeywords = [\" \"]\n";
+        let error = TargetSet::from_toml_str(empty, Path::new("t.toml")).unwrap_err().to_string();
+        assert_eq!(error, "t.toml: target `x` has an empty keyword");
+    }
 
     #[test]
     fn design_example_resolves_overrides_and_templates() {

@@ -73,6 +73,59 @@ fn score_writes_csv_and_ndjson_with_provenance_sidecars() {
     }
 }
 
+/// `--relevance-filter` marks statements without a target's keywords none without the model,
+/// says so in a column and the provenance, refuses targets without keywords, and never lets
+/// its made-up scores into the score cache.
+#[test]
+fn relevance_filter_skips_unmentioned_pairs_and_keeps_the_cache_clean() {
+    let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
+    let refused = stance(
+        dir.path(),
+        &["score", "corpus.csv", "--target", "peace", "--model", &bert(), "--relevance-filter"],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains("`peace` has none"), "{}", refused.stderr);
+
+    std::fs::write(
+        dir.path().join("targets.toml"),
+        "[[target]]\nname = \"peace negotiations\"\nkeywords = [\"peace\"]\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str], out: &str| {
+        let args =
+            ["score", "corpus.csv", "--targets", "targets.toml", "--model", &bert(), "--cache-dir", "cache"];
+        let run = stance(dir.path(), &[&args[..], extra, &["--out", out]].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let provenance: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(format!("{out}.provenance.json"))).unwrap(),
+        )
+        .unwrap();
+        let table = std::fs::read_to_string(dir.path().join(out)).unwrap();
+        let mut lines = table.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
+        let column = |name: &str| header.iter().position(|c| c == name);
+        let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
+        let p_none: Vec<f64> = rows.iter().map(|r| r[column("p_none").unwrap()].parse().unwrap()).collect();
+        let mentioned: Option<Vec<String>> =
+            column("mentioned").map(|c| rows.iter().map(|r| r[c].clone()).collect());
+        (run.stderr, provenance, p_none, mentioned)
+    };
+    let (stderr, provenance, p_none, mentioned) = run(&["--relevance-filter"], "filtered.csv");
+    assert!(stderr.contains("relevance filter: 2 of 3 pairs"), "{stderr}");
+    assert_eq!(mentioned.unwrap(), ["false", "true", "false"]);
+    assert_eq!((p_none[0], p_none[2]), (1.0, 1.0));
+    assert!(p_none[1] < 0.9, "s2 mentions peace and is scored by the model: {p_none:?}");
+    assert_eq!(provenance["relevance_filter"], "true");
+    assert_eq!(provenance["relevance.filtered_pairs"], "2");
+    assert_eq!(provenance["forward_passes"], "1");
+
+    let (_, provenance, p_none, mentioned) = run(&[], "all.csv");
+    assert_eq!(mentioned, None);
+    assert_eq!(provenance["relevance_filter"], "false");
+    assert_eq!(provenance["cache.hits"], "1", "only s2's model score was cached");
+    assert!(p_none.iter().all(|&p| p < 0.9), "every pair is the model's: {p_none:?}");
+}
+
 /// `--dtype int8` scores close to f32, says so in the provenance, and does not share f32's
 /// cache entries.
 #[test]

@@ -381,6 +381,7 @@ pub(super) fn score_with_head(
         max_length: embedded.max_length,
         sequences: embedded.sequences,
         batches: embedded.batches,
+        mentioned: None,
     })
 }
 

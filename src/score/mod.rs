@@ -130,6 +130,11 @@ pub struct StanceScore {
 }
 
 impl StanceScore {
+    /// What `--relevance-filter` gives a statement that never mentions the target: none,
+    /// certainly, from no window of the model.
+    pub const NOT_MENTIONED: StanceScore =
+        StanceScore { probs: [0.0, 0.0, 1.0], truncated: false, n_chunks: 0 };
+
     /// `p_favor - p_against`, in [-1, 1].
     pub fn score(&self) -> f32 {
         self.probs[0] - self.probs[1]
@@ -158,6 +163,9 @@ pub struct ScoreRun {
     pub sequences: usize,
     /// Forward passes (batches) run.
     pub batches: usize,
+    /// With `--relevance-filter`, per pair: whether the statement mentions the target (pairs
+    /// that do not were marked none without a forward pass).
+    pub mentioned: Option<Vec<bool>>,
 }
 
 impl ScoreRun {
@@ -264,6 +272,7 @@ pub fn score_texts(
         max_length: pairs.max_length,
         sequences: pairs.sequences,
         batches: pairs.batches,
+        mentioned: None,
     })
 }
 

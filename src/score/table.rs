@@ -40,6 +40,8 @@ pub fn scores_frame(corpus: &DataFrame, targets: &TargetSet, run: &ScoreRun) -> 
     let label: Vec<&str> = run.scores.iter().map(|s| s.label().as_str()).collect();
     let truncated: Vec<bool> = run.scores.iter().map(|s| s.truncated).collect();
     let n_chunks: Vec<u32> = run.scores.iter().map(|s| s.n_chunks).collect();
+    // `mentioned` is a score column only when the relevance filter ran.
+    let own = |name: &str| SCORE_COLUMNS.contains(&name) || (name == "mentioned" && run.mentioned.is_some());
 
     let mut columns: Vec<Column> = Vec::with_capacity(repeated.width() + 8);
     for name in ["id", "actor", "date"] {
@@ -55,13 +57,16 @@ pub fn scores_frame(corpus: &DataFrame, targets: &TargetSet, run: &ScoreRun) -> 
     columns.push(Column::new("label".into(), label));
     columns.push(Column::new("truncated".into(), truncated));
     columns.push(Column::new("n_chunks".into(), n_chunks));
+    if let Some(mentioned) = &run.mentioned {
+        columns.push(Column::new("mentioned".into(), mentioned.as_slice()));
+    }
     for c in repeated.columns() {
         let name = c.name().as_str();
         if ["id", "actor", "date"].contains(&name) {
             continue;
         }
         // An input column named like a score column (a gold `label`, say) is kept, renamed.
-        if SCORE_COLUMNS.contains(&name) {
+        if own(name) {
             columns.push(c.clone().with_name(format!("input_{name}").into()));
         } else {
             columns.push(c.clone());
