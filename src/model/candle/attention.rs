@@ -85,8 +85,8 @@ pub(super) fn attention(
     num_heads: usize,
     tokens: &Unpadded,
 ) -> Result<Tensor> {
-    match Kernel::detect() {
-        Some(kernel) if query.device().is_cpu() && query.dtype() == DType::F32 => {
+    match Kernel::for_tensor(query) {
+        Some(kernel) => {
             let head_size = query.dim(1)? / num_heads;
             let scale = 1.0 / (head_size as f32).sqrt();
             fused_attention(kernel, [query, key, value], num_heads, scale, tokens, None)

@@ -635,9 +635,7 @@ impl DebertaV2Encoder {
 
     /// `mask` is `(batch, seq)` in the model's dtype; padded positions come out as zeros.
     fn forward(&self, embeddings: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let kernel =
-            Kernel::detect().filter(|_| embeddings.device().is_cpu() && embeddings.dtype() == DType::F32);
-        self.forward_with(embeddings, mask, kernel)
+        self.forward_with(embeddings, mask, Kernel::for_tensor(embeddings))
     }
 
     /// Unpadded through `kernel`, or padded through candle ops without one.

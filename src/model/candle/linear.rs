@@ -19,11 +19,10 @@ pub enum Linear {
 
 /// Loads `weight` `(out, inp)` and `bias` under `vb`, packed or quantized for this CPU.
 pub fn linear(inp: usize, out: usize, vb: VarBuilder, dtype: Dtype) -> Result<Linear> {
-    let on_cpu = vb.device().is_cpu();
     let layer = candle_nn::linear(inp, out, vb)?;
-    Ok(match (dtype, Kernel::detect()) {
+    Ok(match (dtype, Kernel::for_tensor(layer.weight())) {
         (Dtype::Int8, _) => Linear::Int8(Int8Linear::quantize(layer.weight(), layer.bias())?),
-        (Dtype::F32, Some(kernel)) if on_cpu => {
+        (Dtype::F32, Some(kernel)) => {
             Linear::Packed(PackedLinear::pack(layer.weight(), layer.bias(), kernel)?)
         }
         (Dtype::F32, _) => Linear::Candle(layer),

@@ -57,6 +57,11 @@ impl Kernel {
         Self::available().into_iter().next()
     }
 
+    /// The kernel for work on `tensor`: only f32 on the CPU.
+    pub fn for_tensor(tensor: &Tensor) -> Option<Self> {
+        Self::detect().filter(|_| tensor.device().is_cpu() && tensor.dtype() == candle_core::DType::F32)
+    }
+
     /// Every kernel this CPU can run, fastest first.
     pub(super) fn available() -> Vec<Self> {
         #[allow(unused_mut)]
