@@ -304,7 +304,7 @@ impl Model {
         }
         if dtype == Dtype::Int8 && !candle::int8::fast_kernel_available() {
             tracing::warn!(
-                "this CPU has no AVX-512 VNNI: int8 runs the portable kernel, which may be slower than f32"
+                "this CPU has neither AVX2 nor AVX-512 VNNI: int8 runs the portable kernel, far slower than f32"
             );
         }
         let backend = candle::load(folder, &files, &config_json, &config, &device, dtype)?;

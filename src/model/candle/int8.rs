@@ -5,26 +5,22 @@
 //! token), so each token's scale follows its own range. Products are summed exactly in i32,
 //! the zero point's share (`zero · Σₖ w`) is taken off, and the result is scaled back to f32
 //! with the bias added. Because integer sums are exact, the AVX-512 VNNI kernel
-//! (`vpdpbusd`: unsigned × signed bytes) and the portable one return bit-identical results:
-//! they differ in speed only.
+//! (`vpdpbusd`: unsigned × signed bytes), the AVX2 one (`vpmaddwd` on bytes widened to 16
+//! bits, whose pair sums cannot saturate, unlike `vpmaddubsw`'s) and the portable one return
+//! bit-identical results: they differ in speed only.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
+use super::cpu::Level;
 use super::linear::{par_rows, rows_op};
 
-/// Output columns per packed block: two 16-lane vectors of i32 sums.
-const BLOCK_COLS: usize = 32;
-/// Input rows per micro-tile: 8 rows × 2 vectors = 16 accumulators.
-const TILE_ROWS: usize = 8;
-/// Adjacent products one i32 lane sums (`vpdpbusd`).
-const GROUP: usize = 4;
-/// Bytes of one group of one block: `BLOCK_COLS` columns × `GROUP` inputs.
-const GROUP_BYTES: usize = BLOCK_COLS * GROUP;
 /// Longest input row whose sums fit in i32: 255 · 127 per product.
 const MAX_IN_FEATURES: usize = (i32::MAX / (255 * 127)) as usize;
 
 /// A linear layer, `y = x Wᵀ + b`, with int8 weights.
 pub struct Int8Linear {
+    /// The kernel the weights are packed for.
+    kernel: Kernel,
     in_features: usize,
     out_features: usize,
     /// Input groups per row, `in_features` rounded up to whole groups.
@@ -39,7 +35,7 @@ pub struct Int8Linear {
 
 impl std::fmt::Debug for Int8Linear {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Int8Linear({} → {})", self.in_features, self.out_features)
+        write!(f, "Int8Linear({} → {}, {:?})", self.in_features, self.out_features, self.kernel)
     }
 }
 
@@ -107,8 +103,13 @@ fn quantize_inputs(values: &[f32], out: &mut [u8]) -> (f32, i32) {
 }
 
 impl Int8Linear {
-    /// Quantizes a `(out_features, in_features)` weight and its optional bias.
+    /// Quantizes a `(out_features, in_features)` weight and its optional bias, packed for the
+    /// fastest kernel this CPU runs.
     pub fn quantize(weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
+        Self::quantize_for(Kernel::detect(), weight, bias)
+    }
+
+    fn quantize_for(kernel: Kernel, weight: &Tensor, bias: Option<&Tensor>) -> Result<Self> {
         let (out_features, in_features) = weight.dims2()?;
         if in_features > MAX_IN_FEATURES {
             candle_core::bail!("int8 linear layers take at most {MAX_IN_FEATURES} inputs, not {in_features}");
@@ -118,54 +119,64 @@ impl Int8Linear {
             Some(b) => b.to_dtype(candle_core::DType::F32)?.to_vec1()?,
             None => vec![0.0; out_features],
         };
-        let groups = in_features.div_ceil(GROUP);
-        let blocks = out_features.div_ceil(BLOCK_COLS);
-        let mut packed = vec![0i8; blocks * groups * GROUP_BYTES];
+        let (block_cols, group) = (kernel.block_cols(), kernel.group());
+        let groups = in_features.div_ceil(group);
+        let group_bytes = block_cols * group;
+        let mut packed = vec![0i8; out_features.div_ceil(block_cols) * groups * group_bytes];
         let mut scales = Vec::with_capacity(out_features);
         let mut column_sums = Vec::with_capacity(out_features);
         let mut row = vec![0i8; in_features];
         for (col, values) in weight.chunks_exact(in_features.max(1)).enumerate().take(out_features) {
             scales.push(quantize_weights(values, &mut row));
-            let (block, lane) = (col / BLOCK_COLS, col % BLOCK_COLS);
+            let (block, lane) = (col / block_cols, col % block_cols);
             let mut sum = 0i32;
             for (input, &q) in row.iter().enumerate() {
                 sum += i32::from(q);
-                let (group, within) = (input / GROUP, input % GROUP);
-                packed[(block * groups + group) * GROUP_BYTES + lane * GROUP + within] = q;
+                let (g, within) = (input / group, input % group);
+                packed[(block * groups + g) * group_bytes + lane * group + within] = q;
             }
             column_sums.push(sum);
         }
-        Ok(Self { in_features, out_features, groups, packed, scales, column_sums, bias })
+        Ok(Self { kernel, in_features, out_features, groups, packed, scales, column_sums, bias })
     }
 
     /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
         let mut output = vec![0f32; input.len() / self.in_features.max(1) * self.out_features];
-        par_rows(input, self.in_features, &mut output, self.out_features, TILE_ROWS, |x, out| {
+        par_rows(input, self.in_features, &mut output, self.out_features, self.kernel.tile_rows(), |x, out| {
             self.matmul_rows(x, out)
         });
         output
     }
 
     fn matmul_rows(&self, input: &[f32], output: &mut [f32]) {
+        let kernel = self.kernel;
+        let (tile_rows, block_cols, width) = (kernel.tile_rows(), kernel.block_cols(), kernel.input_bytes());
         let rows = input.len() / self.in_features;
-        let stride = self.groups * GROUP;
-        let tiles = rows.div_ceil(TILE_ROWS);
+        let stride = self.groups * kernel.group() * width;
         // Rows past the end of the input stay zero: their sums are computed and dropped.
-        let mut quantized = vec![0u8; tiles * TILE_ROWS * stride];
+        let mut quantized = vec![0u8; rows.div_ceil(tile_rows) * tile_rows * stride];
+        let mut narrow = vec![0u8; self.in_features];
         let row_scales: Vec<(f32, i32)> = input
             .chunks_exact(self.in_features)
             .zip(quantized.chunks_exact_mut(stride))
-            .map(|(values, out)| quantize_inputs(values, &mut out[..self.in_features]))
+            .map(|(values, out)| {
+                let scale = quantize_inputs(values, &mut narrow);
+                // Little-endian inputs of `width` bytes: the byte, then zeros.
+                for (out, &q) in out.chunks_exact_mut(width).zip(&narrow) {
+                    out[0] = q;
+                }
+                scale
+            })
             .collect();
-        let kernel = Kernel::detect();
-        for (block, weights) in self.packed.chunks_exact(self.groups * GROUP_BYTES).enumerate() {
-            let first_col = block * BLOCK_COLS;
-            let cols = BLOCK_COLS.min(self.out_features - first_col);
-            for (tile, inputs) in quantized.chunks_exact(TILE_ROWS * stride).enumerate() {
-                let sums = kernel.tile(inputs, stride, weights);
-                let first_row = tile * TILE_ROWS;
-                for (r, sums) in sums.iter().enumerate().take(rows - first_row) {
+        let mut sums = vec![0i32; tile_rows * block_cols];
+        for (block, weights) in self.packed.chunks_exact(self.groups * kernel.group() * block_cols).enumerate() {
+            let first_col = block * block_cols;
+            let cols = block_cols.min(self.out_features - first_col);
+            for (tile, inputs) in quantized.chunks_exact(tile_rows * stride).enumerate() {
+                kernel.tile(inputs, stride, weights, &mut sums);
+                let first_row = tile * tile_rows;
+                for (r, sums) in sums.chunks_exact(block_cols).enumerate().take(rows - first_row) {
                     let row = first_row + r;
                     let (row_scale, zero) = row_scales[row];
                     let out = &mut output[row * self.out_features + first_col..][..cols];
@@ -192,87 +203,181 @@ impl CustomOp1 for Int8Linear {
     }
 }
 
-/// Whether this CPU runs the vectorized int8 kernel (AVX-512 VNNI). Elsewhere int8 gives the
-/// same numbers through the portable kernel, which may be slower than f32.
+/// Whether this CPU runs a vectorized int8 kernel (AVX-512 VNNI or AVX2). Elsewhere int8
+/// gives the same numbers through the portable kernel, which may be slower than f32.
 pub fn fast_kernel_available() -> bool {
     Kernel::detect() != Kernel::Portable
 }
 
-/// Sums of one tile: `TILE_ROWS` rows × `BLOCK_COLS` columns.
-type TileSums = [[i32; BLOCK_COLS]; TILE_ROWS];
-
-/// The tile kernel this CPU runs.
+/// A tile kernel, and with it how weights and inputs are laid out: blocks of `block_cols`
+/// output columns, each lane summing `group` adjacent products, inputs of `input_bytes`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kernel {
+    /// Any CPU: 8 rows × 32 columns, groups of 4, byte inputs.
     Portable,
+    /// AVX2 `vpmaddwd` (i16 × i16, pairs summed to i32, exact for bytes): 6 rows × 16
+    /// columns in 12 registers, groups of 2, inputs widened to 16 bits.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    /// AVX-512 VNNI `vpdpbusd` (unsigned × signed bytes, 4 products per i32 lane): 8 rows ×
+    /// 32 columns in 16 registers, groups of 4, byte inputs.
     #[cfg(target_arch = "x86_64")]
     Vnni512,
 }
 
 impl Kernel {
-    fn detect() -> Self {
+    /// Every kernel this CPU can run, fastest first; the portable one last.
+    fn available() -> Vec<Self> {
+        #[allow(unused_mut)]
+        let mut kernels = Vec::new();
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vnni")
         {
-            return Self::Vnni512;
+            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vnni")
+            {
+                kernels.push(Self::Vnni512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                kernels.push(Self::Avx2);
+            }
         }
-        Self::Portable
+        kernels.push(Self::Portable);
+        kernels
     }
 
-    /// Σ over the row's inputs of `inputs[r] · weights[c]`, for a tile of `TILE_ROWS` rows
-    /// `stride` bytes apart and one packed block of weights.
-    fn tile(self, inputs: &[u8], stride: usize, weights: &[i8]) -> TileSums {
-        let groups = weights.len() / GROUP_BYTES;
-        assert!(inputs.len() >= TILE_ROWS * stride && stride >= groups * GROUP);
+    fn detect() -> Self {
+        Self::available().into_iter().find(|kernel| kernel.level().allowed()).unwrap_or(Self::Portable)
+    }
+
+    fn level(self) -> Level {
         match self {
-            Self::Portable => tile_portable(inputs, stride, weights),
-            // SAFETY: `detect` found the CPU features; the assertion above bounds every read.
+            Self::Portable => Level::Baseline,
             #[cfg(target_arch = "x86_64")]
-            Self::Vnni512 => unsafe { tile_vnni512(inputs, stride, weights) },
+            Self::Avx2 => Level::Avx2,
+            #[cfg(target_arch = "x86_64")]
+            Self::Vnni512 => Level::Avx512,
+        }
+    }
+
+    fn tile_rows(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => 6,
+            _ => 8,
+        }
+    }
+
+    fn block_cols(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => 16,
+            _ => 32,
+        }
+    }
+
+    fn group(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => 2,
+            _ => 4,
+        }
+    }
+
+    fn input_bytes(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => 2,
+            _ => 1,
+        }
+    }
+
+    /// `sums[r · block_cols + c]` = Σ over the row's inputs of `inputs[r] · weights[c]`, for a
+    /// tile of `tile_rows` rows `stride` bytes apart and one packed block of weights.
+    fn tile(self, inputs: &[u8], stride: usize, weights: &[i8], sums: &mut [i32]) {
+        let group_bytes = self.block_cols() * self.group();
+        let groups = weights.len() / group_bytes;
+        assert!(weights.len() == groups * group_bytes && sums.len() == self.tile_rows() * self.block_cols());
+        assert!(inputs.len() >= self.tile_rows() * stride && stride >= groups * self.group() * self.input_bytes());
+        match self {
+            Self::Portable => tile_portable(inputs, stride, weights, sums),
+            // SAFETY: `available` found the CPU features; the assertions above bound every
+            // access.
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => unsafe { tile_avx2(inputs, stride, weights, sums) },
+            #[cfg(target_arch = "x86_64")]
+            Self::Vnni512 => unsafe { tile_vnni512(inputs, stride, weights, sums) },
         }
     }
 }
 
-fn tile_portable(inputs: &[u8], stride: usize, weights: &[i8]) -> TileSums {
-    let mut sums = [[0i32; BLOCK_COLS]; TILE_ROWS];
-    for (group, weights) in weights.chunks_exact(GROUP_BYTES).enumerate() {
-        for (r, sums) in sums.iter_mut().enumerate() {
-            let x = &inputs[r * stride + group * GROUP..][..GROUP];
-            for (sum, w) in sums.iter_mut().zip(weights.chunks_exact(GROUP)) {
+fn tile_portable(inputs: &[u8], stride: usize, weights: &[i8], sums: &mut [i32]) {
+    let (block_cols, group) = (Kernel::Portable.block_cols(), Kernel::Portable.group());
+    sums.fill(0);
+    for (g, weights) in weights.chunks_exact(block_cols * group).enumerate() {
+        for (r, sums) in sums.chunks_exact_mut(block_cols).enumerate() {
+            let x = &inputs[r * stride + g * group..][..group];
+            for (sum, w) in sums.iter_mut().zip(weights.chunks_exact(group)) {
                 *sum += x.iter().zip(w).map(|(&x, &w)| i32::from(x) * i32::from(w)).sum::<i32>();
             }
         }
     }
-    sums
+}
+
+/// The AVX2 tile: per group, the 16 columns' weight pairs widened to i16 once, then per row
+/// one broadcast of its two 16-bit inputs and one `vpmaddwd` + `vpaddd` per 8 columns.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn tile_avx2(inputs: &[u8], stride: usize, weights: &[i8], sums: &mut [i32]) {
+    use std::arch::x86_64::*;
+    const ROWS: usize = 6;
+    const GROUP_BYTES: usize = 32;
+    let groups = weights.len() / GROUP_BYTES;
+    let mut acc = [_mm256_setzero_si256(); 2 * ROWS];
+    let (x, w) = (inputs.as_ptr(), weights.as_ptr());
+    for group in 0..groups {
+        // SAFETY (all accesses): `Kernel::tile` checked that `ROWS` rows of `stride` ≥
+        // `groups · 4` bytes, `groups` whole groups of weights and `ROWS · 16` sums are there.
+        let w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w.add(group * GROUP_BYTES).cast()));
+        let w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w.add(group * GROUP_BYTES + 16).cast()));
+        for r in 0..ROWS {
+            let two = x.add(r * stride + group * 4).cast::<i32>().read_unaligned();
+            let broadcast = _mm256_set1_epi32(two);
+            acc[2 * r] = _mm256_add_epi32(acc[2 * r], _mm256_madd_epi16(broadcast, w0));
+            acc[2 * r + 1] = _mm256_add_epi32(acc[2 * r + 1], _mm256_madd_epi16(broadcast, w1));
+        }
+    }
+    for r in 0..ROWS {
+        _mm256_storeu_si256(sums.as_mut_ptr().add(16 * r).cast(), acc[2 * r]);
+        _mm256_storeu_si256(sums.as_mut_ptr().add(16 * r + 8).cast(), acc[2 * r + 1]);
+    }
 }
 
 /// The AVX-512 VNNI tile: per group, one broadcast of a row's 4 input bytes and one
 /// `vpdpbusd` per 16 columns.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vnni")]
-unsafe fn tile_vnni512(inputs: &[u8], stride: usize, weights: &[i8]) -> TileSums {
+unsafe fn tile_vnni512(inputs: &[u8], stride: usize, weights: &[i8], sums: &mut [i32]) {
     use std::arch::x86_64::*;
+    const ROWS: usize = 8;
+    const GROUP_BYTES: usize = 128;
     let groups = weights.len() / GROUP_BYTES;
-    let mut acc = [_mm512_setzero_si512(); 2 * TILE_ROWS];
+    let mut acc = [_mm512_setzero_si512(); 2 * ROWS];
     let (x, w) = (inputs.as_ptr(), weights.as_ptr());
     for group in 0..groups {
-        // SAFETY (all reads): `Kernel::tile` checked that `TILE_ROWS` rows of `stride` ≥
-        // `groups · GROUP` bytes and `groups` whole groups of weights are there.
+        // SAFETY (all accesses): `Kernel::tile` checked that `ROWS` rows of `stride` ≥
+        // `groups · 4` bytes, `groups` whole groups of weights and `ROWS · 32` sums are there.
         let w0 = _mm512_loadu_si512(w.add(group * GROUP_BYTES).cast());
         let w1 = _mm512_loadu_si512(w.add(group * GROUP_BYTES + 64).cast());
-        for r in 0..TILE_ROWS {
-            let four = x.add(r * stride + group * GROUP).cast::<i32>().read_unaligned();
+        for r in 0..ROWS {
+            let four = x.add(r * stride + group * 4).cast::<i32>().read_unaligned();
             let broadcast = _mm512_set1_epi32(four);
             acc[2 * r] = _mm512_dpbusd_epi32(acc[2 * r], broadcast, w0);
             acc[2 * r + 1] = _mm512_dpbusd_epi32(acc[2 * r + 1], broadcast, w1);
         }
     }
-    let mut sums = [[0i32; BLOCK_COLS]; TILE_ROWS];
-    for (r, row) in sums.iter_mut().enumerate() {
-        _mm512_storeu_si512(row.as_mut_ptr().cast(), acc[2 * r]);
-        _mm512_storeu_si512(row.as_mut_ptr().add(16).cast(), acc[2 * r + 1]);
+    for r in 0..ROWS {
+        _mm512_storeu_si512(sums.as_mut_ptr().add(32 * r).cast(), acc[2 * r]);
+        _mm512_storeu_si512(sums.as_mut_ptr().add(32 * r + 16).cast(), acc[2 * r + 1]);
     }
-    sums
 }
 
 #[cfg(test)]
@@ -298,21 +403,16 @@ mod tests {
 
     #[test]
     fn kernels_agree_exactly() {
-        let kernel = Kernel::detect();
-        // Odd sizes: partial groups, partial blocks, partial tiles.
-        for (inputs, outputs) in [(3, 1), (37, 33), (64, 70), (768, 32)] {
+        // Odd sizes: partial groups, partial blocks, partial tiles of every kernel.
+        for (inputs, outputs, rows) in [(3, 1, 1), (37, 33, 7), (64, 70, 13), (768, 32, 50)] {
             let weight =
                 Tensor::from_vec(values(outputs * inputs, 1), (outputs, inputs), &Device::Cpu).unwrap();
-            let layer = Int8Linear::quantize(&weight, None).unwrap();
-            let stride = layer.groups * GROUP;
-            let x: Vec<u8> =
-                values(TILE_ROWS * stride, 2).iter().map(|v| ((v + 1.0) * 127.0) as u8).collect();
-            for weights in layer.packed.chunks_exact(layer.groups * GROUP_BYTES) {
-                assert_eq!(
-                    kernel.tile(&x, stride, weights),
-                    tile_portable(&x, stride, weights),
-                    "{inputs}→{outputs}"
-                );
+            let bias = Tensor::from_vec(values(outputs, 2), outputs, &Device::Cpu).unwrap();
+            let x = values(rows * inputs, 3);
+            let want = Int8Linear::quantize_for(Kernel::Portable, &weight, Some(&bias)).unwrap().matmul(&x);
+            for kernel in Kernel::available() {
+                let layer = Int8Linear::quantize_for(kernel, &weight, Some(&bias)).unwrap();
+                assert_eq!(layer.matmul(&x), want, "{kernel:?} {inputs}→{outputs}, {rows} rows");
             }
         }
     }

@@ -8,6 +8,7 @@
 
 mod attention;
 pub mod bert;
+mod cpu;
 pub mod deberta_v2;
 pub mod distilbert;
 pub mod int8;

@@ -11,6 +11,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
+use super::cpu::Level;
 use super::linear::{par_rows, rows_op};
 
 /// Inputs per pass over a weight block: `DEPTH × 32` floats = 32 KiB, within L1.
@@ -54,7 +55,7 @@ pub enum Kernel {
 impl Kernel {
     /// The fastest kernel this CPU has; `None` where candle's matmul is the better choice.
     pub fn detect() -> Option<Self> {
-        Self::available().into_iter().next()
+        Self::available().into_iter().find(|kernel| kernel.level().allowed())
     }
 
     /// The kernel for work on `tensor`: only f32 on the CPU.
@@ -76,6 +77,15 @@ impl Kernel {
             }
         }
         kernels
+    }
+
+    fn level(self) -> Level {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => Level::Avx512,
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => Level::Avx2,
+        }
     }
 
     fn cols(self) -> usize {

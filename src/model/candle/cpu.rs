@@ -1,0 +1,54 @@
+//! Which instruction sets the CPU kernels may use: what the CPU has, capped by the
+//! `STANCE_CPU_LEVEL` environment variable (`avx512`, `avx2` or `baseline`). The cap lets one
+//! machine measure what a CPU with fewer features gets; results do not depend on it beyond
+//! f32 rounding (int8 sums are exact on every kernel).
+
+use std::sync::OnceLock;
+
+/// Instruction-set levels, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// No kernel beyond the target's baseline: candle's matmul for f32, the portable int8 one.
+    Baseline,
+    Avx2,
+    Avx512,
+}
+
+impl Level {
+    const VARIABLE: &str = "STANCE_CPU_LEVEL";
+
+    fn parse(value: &str) -> Option<Self> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "baseline" => Some(Self::Baseline),
+            "avx2" => Some(Self::Avx2),
+            "avx512" => Some(Self::Avx512),
+            _ => None,
+        }
+    }
+
+    /// Whether kernels of this level may run (the CPU's own features are checked apart).
+    pub fn allowed(self) -> bool {
+        static CEILING: OnceLock<Level> = OnceLock::new();
+        self <= *CEILING.get_or_init(|| match std::env::var(Self::VARIABLE) {
+            Ok(value) => Self::parse(&value).unwrap_or_else(|| {
+                tracing::warn!("ignoring {}={value:?}: expected avx512, avx2 or baseline", Self::VARIABLE);
+                Self::Avx512
+            }),
+            Err(_) => Self::Avx512,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Level;
+
+    #[test]
+    fn parses_the_documented_names_only() {
+        assert_eq!(Level::parse(" AVX2 "), Some(Level::Avx2));
+        assert_eq!(Level::parse("avx512"), Some(Level::Avx512));
+        assert_eq!(Level::parse("baseline"), Some(Level::Baseline));
+        assert_eq!(Level::parse("sse4"), None);
+        assert!(Level::Baseline < Level::Avx2 && Level::Avx2 < Level::Avx512);
+    }
+}
