@@ -8,6 +8,11 @@
 //! rows back ([`Unpadded::scatter`]) with zeros at padded positions, which heads and pooling
 //! never read.
 //!
+//! Classification heads read only each sequence's first position, so their last layer runs
+//! on it alone ([`FirstTokens`]): keys and values still cover every token, but the query, the
+//! attention output and the feed-forward network take one row per sequence. In a 12-layer
+//! encoder that skips about 7% of the work, with the same numbers.
+//!
 //! On CPUs with a packed kernel, attention is one op that, per sequence and head, multiplies
 //! `Q Kᵀ`, takes the softmax and multiplies by `V` in cache-sized buffers, reading the heads
 //! straight out of the `(tokens, hidden)` projections; elsewhere it runs as candle ops, one
@@ -70,28 +75,118 @@ impl Unpadded {
 
     /// `(tokens, hidden)` → `(batch, seq, hidden)`, zeros at padded positions.
     pub(super) fn scatter(&self, tokens: &Tensor) -> Result<Tensor> {
-        let hidden = tokens.dim(1)?;
-        let zero = Tensor::zeros((1, hidden), tokens.dtype(), tokens.device())?;
-        Tensor::cat(&[tokens, &zero], 0)?.index_select(&self.rows, 0)?.reshape((self.batch, self.seq, hidden))
+        scatter_rows(tokens, &self.rows)?.reshape((self.batch, self.seq, tokens.dim(1)?))
+    }
+
+    /// The rows of each sequence's first position (none where it is padding).
+    pub(super) fn first_tokens(&self) -> Result<FirstTokens> {
+        let mut selected = Vec::new();
+        let mut sequences = Vec::with_capacity(self.batch);
+        for &(first, len) in &self.sequences {
+            let starts_at_zero = len > 0 && self.offsets[first] == 0;
+            sequences.push((selected.len(), usize::from(starts_at_zero)));
+            if starts_at_zero {
+                selected.push(first as u32);
+            }
+        }
+        let device = self.positions.device();
+        let per_sequence = sequences.iter().map(|&(row, n)| if n > 0 { row } else { selected.len() } as u32);
+        Ok(FirstTokens {
+            per_sequence: Tensor::from_vec(per_sequence.collect(), self.batch, device)?,
+            rows: Tensor::from_vec(selected, sequences.iter().filter(|s| s.1 > 0).count(), device)?,
+            sequences,
+        })
+    }
+
+    /// What a layer computes: all rows of `hidden`, or with `first` only the first positions'
+    /// rows; and the queries that attention takes for them.
+    pub(super) fn outputs<'a>(
+        &'a self,
+        hidden: &Tensor,
+        first: Option<&'a FirstTokens>,
+    ) -> Result<(Tensor, &'a [(usize, usize)])> {
+        match first {
+            Some(first) => Ok((hidden.index_select(&first.rows, 0)?, &first.sequences)),
+            None => Ok((hidden.clone(), &self.sequences)),
+        }
+    }
+}
+
+/// Rows `indices` of `rows`, where index `rows.dim(0)` is a zero row.
+fn scatter_rows(rows: &Tensor, indices: &Tensor) -> Result<Tensor> {
+    let zero = Tensor::zeros((1, rows.dim(1)?), rows.dtype(), rows.device())?;
+    Tensor::cat(&[rows, &zero], 0)?.index_select(indices, 0)
+}
+
+/// What an encoder returns: every position, or only the first (all a classification head
+/// reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outputs {
+    AllTokens,
+    FirstToken,
+}
+
+/// The first position of every sequence, for a last layer that computes only it.
+pub(super) struct FirstTokens {
+    /// Rows of the real tokens that are first positions.
+    rows: Tensor,
+    /// Per sequence, its row among those and how many it has (0 or 1): attention queries.
+    sequences: Vec<(usize, usize)>,
+    /// Per sequence, its row, or the number of rows (a zero row).
+    per_sequence: Tensor,
+}
+
+impl FirstTokens {
+    /// `(first rows, hidden)` → `(batch, 1, hidden)`, zeros for sequences without one.
+    pub(super) fn scatter(&self, rows: &Tensor) -> Result<Tensor> {
+        scatter_rows(rows, &self.per_sequence)?.unsqueeze(1)
+    }
+}
+
+/// Runs `layers` over the real tokens of `embeddings` (`(batch, seq, hidden)`), `layer`
+/// computing layer `i`: `(hidden, Some(first))` asks for the first positions only (the last layer
+/// when `outputs` says so). Returns `(batch, seq, hidden)` or `(batch, 1, hidden)`.
+pub(super) fn run_layers<L>(
+    layers: &[L],
+    embeddings: &Tensor,
+    tokens: &Unpadded,
+    outputs: Outputs,
+    layer: impl Fn(usize, &L, &Tensor, Option<&FirstTokens>) -> Result<Tensor>,
+) -> Result<Tensor> {
+    let first = match outputs {
+        Outputs::FirstToken => Some(tokens.first_tokens()?),
+        Outputs::AllTokens => None,
+    };
+    let mut hidden = tokens.gather(embeddings)?;
+    for (i, l) in layers.iter().enumerate() {
+        hidden = layer(i, l, &hidden, first.as_ref().filter(|_| i + 1 == layers.len()))?;
+    }
+    match &first {
+        Some(first) if layers.is_empty() => first.scatter(&tokens.outputs(&hidden, Some(first))?.0),
+        Some(first) => first.scatter(&hidden),
+        None => tokens.scatter(&hidden),
     }
 }
 
 /// Scaled dot-product attention of every sequence over its own tokens, `num_heads` heads.
-/// `query`, `key`, `value` and the result are `(tokens, hidden)`.
+/// `key`, `value` are `(tokens, hidden)`; `query` and the result `(queries, hidden)`, where
+/// `queries` gives per sequence the first query row and the number of its tokens, from its
+/// first, that query (see [`Unpadded::outputs`]).
 pub(super) fn attention(
     query: &Tensor,
     key: &Tensor,
     value: &Tensor,
     num_heads: usize,
     tokens: &Unpadded,
+    queries: &[(usize, usize)],
 ) -> Result<Tensor> {
     match Kernel::for_tensor(query) {
         Some(kernel) => {
             let head_size = query.dim(1)? / num_heads;
             let scale = 1.0 / (head_size as f32).sqrt();
-            fused_attention(kernel, [query, key, value], num_heads, scale, tokens, None)
+            fused_attention(kernel, [query, key, value], num_heads, scale, tokens, queries, None)
         }
-        _ => attention_by_sequence(query, key, value, num_heads, &tokens.sequences),
+        _ => attention_by_sequence(query, key, value, num_heads, &tokens.sequences, queries),
     }
 }
 
@@ -102,9 +197,10 @@ pub(super) fn fused_attention(
     num_heads: usize,
     scale: f32,
     tokens: &Unpadded,
+    queries: &[(usize, usize)],
     relative: Option<&RelativeTerms>,
 ) -> Result<Tensor> {
-    let op = FusedAttention { kernel, num_heads, scale, tokens, relative };
+    let op = FusedAttention { kernel, num_heads, scale, tokens, queries, relative };
     query.contiguous()?.apply_op3_no_bwd(&key.contiguous()?, &value.contiguous()?, &op)
 }
 
@@ -133,19 +229,22 @@ fn attention_by_sequence(
     value: &Tensor,
     num_heads: usize,
     sequences: &[(usize, usize)],
+    queries: &[(usize, usize)],
 ) -> Result<Tensor> {
     let hidden = query.dim(1)?;
     let head_size = hidden / num_heads;
     let contexts = sequences
         .iter()
-        .filter(|&&(_, len)| len > 0)
-        .map(|&(first, len)| {
-            let split = |t: &Tensor| {
+        .zip(queries)
+        .filter(|&(&(_, len), &(_, n))| len > 0 && n > 0)
+        .map(|(&(first, len), &(first_query, n))| {
+            let split = |t: &Tensor, first: usize, len: usize| {
                 t.narrow(0, first, len)?.reshape((len, num_heads, head_size))?.transpose(0, 1)?.contiguous()
             };
-            let scores = (split(query)?.matmul(&split(key)?.t()?)? / (head_size as f64).sqrt())?;
+            let keys = split(key, first, len)?;
+            let scores = (split(query, first_query, n)?.matmul(&keys.t()?)? / (head_size as f64).sqrt())?;
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            probs.matmul(&split(value)?)?.transpose(0, 1)?.reshape((len, hidden))
+            probs.matmul(&split(value, first, len)?)?.transpose(0, 1)?.reshape((n, hidden))
         })
         .collect::<Result<Vec<_>>>()?;
     if contexts.is_empty() {
@@ -160,11 +259,12 @@ struct FusedAttention<'a> {
     num_heads: usize,
     scale: f32,
     tokens: &'a Unpadded,
+    queries: &'a [(usize, usize)],
     relative: Option<&'a RelativeTerms<'a>>,
 }
 
 impl FusedAttention<'_> {
-    /// One head of one sequence: `softmax(scores) V`, `(len, head_size)`.
+    /// One head of one sequence: `softmax(scores) V`, `(queries, head_size)`.
     fn head(
         &self,
         [query, key, value]: [&[f32]; 3],
@@ -173,29 +273,31 @@ impl FusedAttention<'_> {
         head: usize,
     ) -> Vec<f32> {
         let (first, len) = self.tokens.sequences[sequence];
+        let (first_query, n) = self.queries[sequence];
         let head_size = hidden / self.num_heads;
         let start = first * hidden + head * head_size;
+        let query_start = first_query * hidden + head * head_size;
         let column = |matrix: &[f32], row: usize, i: usize| matrix[start + row * hidden + i];
         let keys = PackedMatrix::new(self.kernel, head_size, len, |i, token| column(key, token, i));
-        let mut scores = vec![0f32; len * len];
-        keys.multiply(&query[start..], hidden, len, None, &mut scores, len);
+        let mut scores = vec![0f32; n * len];
+        keys.multiply(&query[query_start..], hidden, n, None, &mut scores, len);
         if let Some(relative) = self.relative {
             let offsets = &self.tokens.offsets[first..first + len];
             let distance = |q: usize, k: usize| offsets[q] + relative.rows.max_distance - offsets[k];
             // Each term multiplies a head's content by only the table rows its distances reach.
-            let term = |table: &[f32], rows: &[usize], content: &[f32]| -> (Vec<f32>, usize, usize) {
-                let reached = distance(0, len - 1)..=distance(len - 1, 0);
+            let term = |table: &[f32], rows: &[usize], content: &[f32], rows_of_content: usize| {
+                let reached = distance(0, len - 1)..=distance(n - 1, 0);
                 let low = rows[reached.clone()].iter().copied().min().unwrap_or(0);
                 let width = rows[reached].iter().copied().max().unwrap_or(0) + 1 - low;
                 let positions = PackedMatrix::new(self.kernel, head_size, width, |i, row| {
                     table[(low + row) * hidden + head * head_size + i]
                 });
-                let mut products = vec![0f32; len * width];
-                positions.multiply(&content[start..], hidden, len, None, &mut products, width);
+                let mut products = vec![0f32; rows_of_content * width];
+                positions.multiply(content, hidden, rows_of_content, None, &mut products, width);
                 (products, low, width)
             };
             if let Some(table) = &relative.pos_key {
-                let (c2p, low, width) = term(table, &relative.rows.c2p, query);
+                let (c2p, low, width) = term(table, &relative.rows.c2p, &query[query_start..], n);
                 for (q, scores) in scores.chunks_exact_mut(len).enumerate() {
                     for (k, score) in scores.iter_mut().enumerate() {
                         *score += c2p[q * width + relative.rows.c2p[distance(q, k)] - low];
@@ -203,7 +305,7 @@ impl FusedAttention<'_> {
                 }
             }
             if let Some(table) = &relative.pos_query {
-                let (p2c, low, width) = term(table, &relative.rows.p2c, key);
+                let (p2c, low, width) = term(table, &relative.rows.p2c, &key[start..], len);
                 for (q, scores) in scores.chunks_exact_mut(len).enumerate() {
                     for (k, score) in scores.iter_mut().enumerate() {
                         *score += p2c[k * width + relative.rows.p2c[distance(q, k)] - low];
@@ -222,8 +324,8 @@ impl FusedAttention<'_> {
             row.iter_mut().for_each(|s| *s *= inverse);
         }
         let values = PackedMatrix::new(self.kernel, len, head_size, |token, i| column(value, token, i));
-        let mut context = vec![0f32; len * head_size];
-        values.multiply(&scores, len, len, None, &mut context, head_size);
+        let mut context = vec![0f32; n * head_size];
+        values.multiply(&scores, len, n, None, &mut context, head_size);
         context
     }
 }
@@ -242,8 +344,9 @@ impl CustomOp3 for FusedAttention<'_> {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let (tokens, hidden) = l1.shape().dims2()?;
-        if l2.shape() != l1.shape() || l3.shape() != l1.shape() || hidden % self.num_heads != 0 {
+        let (query_rows, hidden) = l1.shape().dims2()?;
+        let (tokens, key_hidden) = l2.shape().dims2()?;
+        if l3.shape() != l2.shape() || key_hidden != hidden || hidden % self.num_heads != 0 {
             candle_core::bail!(
                 "fused attention: shapes {:?} {:?} {:?}, {} heads",
                 l1.shape(),
@@ -254,30 +357,36 @@ impl CustomOp3 for FusedAttention<'_> {
         }
         let inputs = [contiguous_f32(s1, l1)?, contiguous_f32(s2, l2)?, contiguous_f32(s3, l3)?];
         let sequences = &self.tokens.sequences;
-        if self.tokens.offsets.len() != tokens {
+        let queries_fit = self.queries.len() == sequences.len()
+            && self
+                .queries
+                .iter()
+                .zip(sequences)
+                .all(|(&(row, n), &(_, len))| n <= len && row + n <= query_rows);
+        if self.tokens.offsets.len() != tokens || !queries_fit {
             candle_core::bail!(
-                "fused attention: {tokens} tokens, but the batch has {}",
+                "fused attention: {tokens} tokens and {query_rows} queries do not fit a batch of {} tokens",
                 self.tokens.offsets.len()
             );
         }
         // Longest first, so the costliest heads do not start last.
         // A sequence without tokens (an all-zero mask row) has nothing to attend over.
         let mut tasks: Vec<(usize, usize)> = (0..sequences.len())
-            .filter(|&s| sequences[s].1 > 0)
+            .filter(|&s| sequences[s].1 > 0 && self.queries[s].1 > 0)
             .flat_map(|s| (0..self.num_heads).map(move |h| (s, h)))
             .collect();
-        tasks.sort_by_key(|&(s, _)| std::cmp::Reverse(sequences[s].1));
+        tasks.sort_by_key(|&(s, _)| std::cmp::Reverse(sequences[s].1 * self.queries[s].1));
         let contexts: Vec<Vec<f32>> =
             tasks.par_iter().map(|&(s, h)| self.head(inputs, hidden, s, h)).collect();
         let head_size = hidden / self.num_heads;
-        let mut output = vec![0f32; tokens * hidden];
+        let mut output = vec![0f32; query_rows * hidden];
         for (&(s, h), context) in tasks.iter().zip(&contexts) {
-            let first = sequences[s].0;
+            let first = self.queries[s].0;
             for (token, row) in context.chunks_exact(head_size).enumerate() {
                 output[(first + token) * hidden + h * head_size..][..head_size].copy_from_slice(row);
             }
         }
-        Ok((CpuStorage::F32(output), Shape::from((tokens, hidden))))
+        Ok((CpuStorage::F32(output), Shape::from((query_rows, hidden))))
     }
 }
 
@@ -316,13 +425,27 @@ mod tests {
         let [q, k, v] =
             [2, 3, 4].map(|seed| Tensor::from_vec(values(62 * hidden, seed), (62, hidden), &device));
         let (q, k, v) = (q?, k?, v?);
-        let want = attention_by_sequence(&q, &k, &v, heads, &tokens.sequences)?;
+        let want = attention_by_sequence(&q, &k, &v, heads, &tokens.sequences, &tokens.sequences)?;
+        // First positions only: the left-padded row and the empty one have none.
+        let first = tokens.first_tokens()?;
+        assert_eq!(first.sequences, vec![(0, 1), (1, 0), (1, 1), (2, 0)]);
+        let (first_q, queries) = tokens.outputs(&q, Some(&first))?;
+        let want_first = Tensor::cat(&[want.narrow(0, 0, 1)?, want.narrow(0, 42, 1)?], 0)?;
+        let error =
+            |got: Tensor, want: &Tensor| -> Result<f32> { (got - want)?.abs()?.max_all()?.to_scalar() };
+        let by_sequence = attention_by_sequence(&first_q, &k, &v, heads, &tokens.sequences, queries)?;
+        assert!(error(by_sequence, &want_first)? < 1e-5);
         for kernel in Kernel::available() {
             let scale = 1.0 / ((hidden / heads) as f32).sqrt();
-            let got = fused_attention(kernel, [&q, &k, &v], heads, scale, &tokens, None)?;
-            let error = (got - &want)?.abs()?.max_all()?.to_scalar::<f32>()?;
-            assert!(error < 1e-5, "{kernel:?}: max error {error}");
+            let got = fused_attention(kernel, [&q, &k, &v], heads, scale, &tokens, &tokens.sequences, None)?;
+            assert!(error(got, &want)? < 1e-5, "{kernel:?}");
+            let got = fused_attention(kernel, [&first_q, &k, &v], heads, scale, &tokens, queries, None)?;
+            assert!(error(got, &want_first)? < 1e-5, "{kernel:?}, first positions");
         }
+        // Scattered per sequence: zeros where there is no first position.
+        let scattered = first.scatter(&want_first)?;
+        assert_eq!(scattered.dims(), &[batch, 1, hidden]);
+        assert_eq!(scattered.sum_keepdim(2)?.flatten_all()?.to_vec1::<f32>()?[1], 0.0);
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use super::attention::{attention, Unpadded};
+use super::attention::{attention, run_layers, FirstTokens, Outputs, Unpadded};
 use super::linear::{linear, Linear};
 use super::{first_token, label_count, Activation};
 use crate::model::Dtype;
@@ -169,16 +169,19 @@ impl BertLayer {
         })
     }
 
-    /// `hidden` is `(tokens, hidden)`: the batch's real tokens.
-    fn forward(&self, hidden: &Tensor, tokens: &Unpadded) -> Result<Tensor> {
+    /// `hidden` is `(tokens, hidden)`: the batch's real tokens. With `first`, only the first
+    /// positions' rows come out.
+    fn forward(&self, hidden: &Tensor, tokens: &Unpadded, first: Option<&FirstTokens>) -> Result<Tensor> {
+        let (rows, queries) = tokens.outputs(hidden, first)?;
         let context = attention(
-            &self.query.forward(hidden)?,
+            &self.query.forward(&rows)?,
             &self.key.forward(hidden)?,
             &self.value.forward(hidden)?,
             self.num_heads,
             tokens,
+            queries,
         )?;
-        let hidden = self.attention_norm.forward(&(self.attention_output.forward(&context)? + hidden)?)?;
+        let hidden = self.attention_norm.forward(&(self.attention_output.forward(&context)? + rows)?)?;
         let intermediate = self.activation.forward(&self.intermediate.forward(&hidden)?)?;
         self.output_norm.forward(&(self.output.forward(&intermediate)? + hidden)?)
     }
@@ -199,14 +202,18 @@ impl BertEncoder {
     }
 
     /// `attention_mask` is `(batch, seq)` with 1 for real tokens and 0 for padding; padded
-    /// positions come out as zeros (see [`Unpadded`]).
-    pub(super) fn forward(&self, embeddings: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+    /// positions come out as zeros (see [`Unpadded`]). Returns `(batch, seq, hidden)`, or
+    /// `(batch, 1, hidden)` for [`Outputs::FirstToken`].
+    pub(super) fn forward(
+        &self,
+        embeddings: &Tensor,
+        attention_mask: &Tensor,
+        outputs: Outputs,
+    ) -> Result<Tensor> {
         let tokens = Unpadded::new(attention_mask)?;
-        let mut hidden = tokens.gather(embeddings)?;
-        for layer in &self.layers {
-            hidden = layer.forward(&hidden, &tokens)?;
-        }
-        tokens.scatter(&hidden)
+        run_layers(&self.layers, embeddings, &tokens, outputs, |_, layer, hidden, first| {
+            layer.forward(hidden, &tokens, first)
+        })
     }
 }
 
@@ -233,8 +240,18 @@ impl BertModel {
         token_type_ids: &Tensor,
         attention_mask: &Tensor,
     ) -> Result<Tensor> {
+        self.encode(input_ids, token_type_ids, attention_mask, Outputs::AllTokens)
+    }
+
+    fn encode(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+        outputs: Outputs,
+    ) -> Result<Tensor> {
         let embeddings = self.embeddings.forward(input_ids, token_type_ids)?;
-        self.encoder.forward(&embeddings, attention_mask)
+        self.encoder.forward(&embeddings, attention_mask, outputs)
     }
 }
 
@@ -264,7 +281,7 @@ impl BertForSequenceClassification {
         token_type_ids: &Tensor,
         attention_mask: &Tensor,
     ) -> Result<Tensor> {
-        let hidden = self.bert.forward(input_ids, token_type_ids, attention_mask)?;
+        let hidden = self.bert.encode(input_ids, token_type_ids, attention_mask, Outputs::FirstToken)?;
         let pooled = self.pooler.forward(&first_token(&hidden)?)?.tanh()?;
         self.classifier.forward(&pooled)
     }

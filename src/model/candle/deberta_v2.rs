@@ -18,7 +18,9 @@ use candle_core::{bail, DType, Device, Module, Result, Tensor};
 use candle_nn::{Conv1d, Conv1dConfig, Embedding, LayerNorm, VarBuilder};
 use serde::{Deserialize, Deserializer};
 
-use super::attention::{fused_attention, RelativeRows, RelativeTerms, Unpadded};
+use super::attention::{
+    fused_attention, run_layers, FirstTokens, Outputs, RelativeRows, RelativeTerms, Unpadded,
+};
 use super::linear::{linear, Linear};
 use super::packed::Kernel;
 use super::Activation;
@@ -296,6 +298,17 @@ enum AttentionContext {
     Unpadded { kernel: Kernel, tokens: Unpadded, relative: Option<ReachedTable> },
 }
 
+impl AttentionContext {
+    /// The rows a layer computes: all of `hidden`, or with `first` the first positions' (see
+    /// [`Unpadded::outputs`]); the padded path computes all.
+    fn outputs(&self, hidden: &Tensor, first: Option<&FirstTokens>) -> Result<Tensor> {
+        match self {
+            Self::Padded(_) => Ok(hidden.clone()),
+            Self::Unpadded { tokens, .. } => Ok(tokens.outputs(hidden, first)?.0),
+        }
+    }
+}
+
 /// The rows of the relative-position table (normalised when configured) that a batch's
 /// distances reach, `(rows, hidden)`, and which row each distance reads.
 struct ReachedTable {
@@ -403,11 +416,18 @@ impl DisentangledSelfAttention {
         }
     }
 
-    fn forward(&self, hidden: &Tensor, context: &AttentionContext) -> Result<Tensor> {
+    /// Attention for the rows `context.outputs` gives for `first`.
+    fn forward(
+        &self,
+        hidden: &Tensor,
+        context: &AttentionContext,
+        first: Option<&FirstTokens>,
+    ) -> Result<Tensor> {
         let (kernel, tokens, relative) = match context {
             AttentionContext::Padded(context) => return self.forward_padded(hidden, context),
             AttentionContext::Unpadded { kernel, tokens, relative } => (*kernel, tokens, relative),
         };
+        let (rows, queries) = tokens.outputs(hidden, first)?;
         let project =
             |wanted: bool, projection: Result<&Linear>, table: &Tensor| -> Result<Option<Vec<f32>>> {
                 match wanted {
@@ -424,12 +444,20 @@ impl DisentangledSelfAttention {
             None => None,
         };
         let [query, key, value] = [
-            self.query_proj.forward(hidden)?,
+            self.query_proj.forward(&rows)?,
             self.key_proj.forward(hidden)?,
             self.value_proj.forward(hidden)?,
         ];
         let scale = 1.0 / self.scale();
-        fused_attention(kernel, [&query, &key, &value], self.num_heads, scale, tokens, terms.as_ref())
+        fused_attention(
+            kernel,
+            [&query, &key, &value],
+            self.num_heads,
+            scale,
+            tokens,
+            queries,
+            terms.as_ref(),
+        )
     }
 
     fn forward_padded(&self, hidden: &Tensor, context: &PaddedContext) -> Result<Tensor> {
@@ -549,8 +577,16 @@ impl DebertaV2Layer {
         })
     }
 
-    fn forward(&self, hidden: &Tensor, context: &AttentionContext) -> Result<Tensor> {
-        let attended = self.attention_output.forward(&self.attention.forward(hidden, context)?, hidden)?;
+    /// The rows `context.outputs` gives for `first`.
+    fn forward(
+        &self,
+        hidden: &Tensor,
+        context: &AttentionContext,
+        first: Option<&FirstTokens>,
+    ) -> Result<Tensor> {
+        let residual = context.outputs(hidden, first)?;
+        let attended =
+            self.attention_output.forward(&self.attention.forward(hidden, context, first)?, &residual)?;
         let intermediate = self.intermediate_act.forward(&self.intermediate.forward(&attended)?)?;
         self.output.forward(&intermediate, &attended)
     }
@@ -634,49 +670,54 @@ impl DebertaV2Encoder {
     }
 
     /// `mask` is `(batch, seq)` in the model's dtype; padded positions come out as zeros.
-    fn forward(&self, embeddings: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        self.forward_with(embeddings, mask, Kernel::for_tensor(embeddings))
+    /// Returns `(batch, seq, hidden)`, or `(batch, 1, hidden)` for [`Outputs::FirstToken`].
+    fn forward(&self, embeddings: &Tensor, mask: &Tensor, outputs: Outputs) -> Result<Tensor> {
+        self.forward_with(embeddings, mask, Kernel::for_tensor(embeddings), outputs)
     }
 
     /// Unpadded through `kernel`, or padded through candle ops without one.
-    fn forward_with(&self, embeddings: &Tensor, mask: &Tensor, kernel: Option<Kernel>) -> Result<Tensor> {
+    fn forward_with(
+        &self,
+        embeddings: &Tensor,
+        mask: &Tensor,
+        kernel: Option<Kernel>,
+        outputs: Outputs,
+    ) -> Result<Tensor> {
         let token_mask = mask.unsqueeze(2)?;
         let conv_term = self.conv.as_ref().map(|conv| conv.term(embeddings, &token_mask)).transpose()?;
-        match kernel {
-            Some(kernel) => {
-                let tokens = Unpadded::new(mask)?;
-                let hidden = tokens.gather(embeddings)?;
-                let conv_term = conv_term.map(|term| tokens.gather(&term)).transpose()?;
-                let relative = self.reached_table(mask.dim(1)?)?;
-                let context = AttentionContext::Unpadded { kernel, tokens, relative };
-                let hidden = self.run_layers(hidden, &context, conv_term.as_ref(), Ok)?;
-                let AttentionContext::Unpadded { tokens, .. } = context else { unreachable!("built above") };
-                tokens.scatter(&hidden)
+        let Some(kernel) = kernel else {
+            let context = AttentionContext::Padded(self.padded_context(embeddings, mask)?);
+            let mut hidden = embeddings.clone();
+            for (i, layer) in self.layers.iter().enumerate() {
+                hidden = self.after_layer(i, layer.forward(&hidden, &context, None)?, conv_term.as_ref())?;
+                if i == 0 && self.conv.is_some() {
+                    // transformers zeroes padded positions again after the convolution.
+                    hidden = hidden.broadcast_mul(&token_mask)?;
+                }
             }
-            None => {
-                let context = AttentionContext::Padded(self.padded_context(embeddings, mask)?);
-                // transformers zeroes padded positions again after the convolution.
-                let after_conv = |hidden: Tensor| hidden.broadcast_mul(&token_mask);
-                self.run_layers(embeddings.clone(), &context, conv_term.as_ref(), after_conv)
-            }
-        }
+            return match outputs {
+                Outputs::AllTokens => Ok(hidden),
+                Outputs::FirstToken => hidden.narrow(1, 0, 1),
+            };
+        };
+        let tokens = Unpadded::new(mask)?;
+        let conv_term = conv_term.map(|term| tokens.gather(&term)).transpose()?;
+        let relative = self.reached_table(mask.dim(1)?)?;
+        let context = AttentionContext::Unpadded { kernel, tokens, relative };
+        let AttentionContext::Unpadded { tokens, .. } = &context else { unreachable!("built above") };
+        run_layers(&self.layers, embeddings, tokens, outputs, |i, layer, hidden, first| {
+            let hidden = layer.forward(hidden, &context, first)?;
+            let conv_term = conv_term.as_ref().map(|term| context.outputs(term, first)).transpose()?;
+            self.after_layer(i, hidden, conv_term.as_ref())
+        })
     }
 
-    /// The layers, with the convolution's term added (then `after_conv`) after the first.
-    fn run_layers(
-        &self,
-        mut hidden: Tensor,
-        context: &AttentionContext,
-        conv_term: Option<&Tensor>,
-        after_conv: impl Fn(Tensor) -> Result<Tensor>,
-    ) -> Result<Tensor> {
-        for (i, layer) in self.layers.iter().enumerate() {
-            hidden = layer.forward(&hidden, context)?;
-            if let (0, Some(conv), Some(term)) = (i, &self.conv, conv_term) {
-                hidden = after_conv(conv.add(&hidden, term)?)?;
-            }
+    /// Layer `i`'s output, with the convolution's term added after the first.
+    fn after_layer(&self, i: usize, hidden: Tensor, conv_term: Option<&Tensor>) -> Result<Tensor> {
+        match (i, &self.conv, conv_term) {
+            (0, Some(conv), Some(term)) => conv.add(&hidden, term),
+            _ => Ok(hidden),
         }
-        Ok(hidden)
     }
 
     /// The normalised relative-position table, when the model has relative attention.
@@ -798,9 +839,19 @@ impl DebertaV2Model {
         token_type_ids: &Tensor,
         attention_mask: &Tensor,
     ) -> Result<Tensor> {
+        self.encode(input_ids, token_type_ids, attention_mask, Outputs::AllTokens)
+    }
+
+    fn encode(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+        outputs: Outputs,
+    ) -> Result<Tensor> {
         let mask = attention_mask.to_dtype(self.dtype)?;
         let embeddings = self.embeddings.forward(input_ids, token_type_ids, &mask)?;
-        self.encoder.forward(&embeddings, &mask)
+        self.encoder.forward(&embeddings, &mask, outputs)
     }
 }
 
@@ -832,7 +883,7 @@ impl DebertaV2ForSequenceClassification {
         token_type_ids: &Tensor,
         attention_mask: &Tensor,
     ) -> Result<Tensor> {
-        let hidden = self.deberta.forward(input_ids, token_type_ids, attention_mask)?;
+        let hidden = self.deberta.encode(input_ids, token_type_ids, attention_mask, Outputs::FirstToken)?;
         let first = hidden.narrow(1, 0, 1)?.squeeze(1)?;
         let pooled = self.pooler_act.forward(&self.pooler.forward(&first)?)?;
         self.classifier.forward(&pooled)
@@ -873,32 +924,44 @@ mod tests {
     }
 
     /// The unpadded path (every kernel this CPU has) against the padded one, at real
-    /// positions, on random weights with every relative-attention feature: log buckets,
-    /// separate position projections, both terms, the convolution.
+    /// positions and at the first position only, on random weights with every
+    /// relative-attention feature: log buckets, separate position projections, both terms, the
+    /// convolution (also in a one-layer encoder, where the first layer is the last).
     #[test]
     fn unpadded_matches_padded() -> Result<()> {
         let device = Device::Cpu;
-        let config: Config = serde_json::from_str(
-            r#"{"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37,
-                "relative_attention": true, "pos_att_type": ["c2p", "p2c"], "position_buckets": 8,
-                "max_relative_positions": 16, "share_att_key": false, "conv_kernel_size": 3,
-                "norm_rel_ebd": "layer_norm", "max_position_embeddings": 64}"#,
-        )
-        .unwrap();
-        let varmap = candle_nn::VarMap::new();
-        let encoder = DebertaV2Encoder::load(VarBuilder::from_varmap(&varmap, DType::F32, &device), &config)?;
-        let (batch, seq) = (3, 23);
-        let embeddings = Tensor::randn(0f32, 1.0, (batch, seq, 32), &device)?;
-        let lengths = [23, 4, 17];
-        let mask: Vec<f32> =
-            lengths.iter().flat_map(|&len| (0..seq).map(move |s| if s < len { 1.0 } else { 0.0 })).collect();
-        let mask = Tensor::from_vec(mask, (batch, seq), &device)?;
-        let embeddings = embeddings.broadcast_mul(&mask.unsqueeze(2)?)?;
-        let want = encoder.forward_with(&embeddings, &mask, None)?.broadcast_mul(&mask.unsqueeze(2)?)?;
-        for kernel in Kernel::available() {
-            let got = encoder.forward_with(&embeddings, &mask, Some(kernel))?;
-            let error = (got - &want)?.abs()?.max_all()?.to_scalar::<f32>()?;
-            assert!(error < 1e-4, "{kernel:?}: max error {error}");
+        for layers in [1, 2] {
+            let config: Config = serde_json::from_str(&format!(
+                r#"{{"hidden_size": 32, "num_hidden_layers": {layers}, "num_attention_heads": 4,
+                    "intermediate_size": 37, "relative_attention": true, "pos_att_type": ["c2p", "p2c"],
+                    "position_buckets": 8, "max_relative_positions": 16, "share_att_key": false,
+                    "conv_kernel_size": 3, "norm_rel_ebd": "layer_norm", "max_position_embeddings": 64}}"#
+            ))
+            .unwrap();
+            let varmap = candle_nn::VarMap::new();
+            let encoder =
+                DebertaV2Encoder::load(VarBuilder::from_varmap(&varmap, DType::F32, &device), &config)?;
+            let (batch, seq) = (3, 23);
+            let embeddings = Tensor::randn(0f32, 1.0, (batch, seq, 32), &device)?;
+            let lengths = [23, 4, 17];
+            let mask: Vec<f32> = lengths
+                .iter()
+                .flat_map(|&len| (0..seq).map(move |s| if s < len { 1.0 } else { 0.0 }))
+                .collect();
+            let mask = Tensor::from_vec(mask, (batch, seq), &device)?;
+            let embeddings = embeddings.broadcast_mul(&mask.unsqueeze(2)?)?;
+            let want = encoder
+                .forward_with(&embeddings, &mask, None, Outputs::AllTokens)?
+                .broadcast_mul(&mask.unsqueeze(2)?)?;
+            let want_first = encoder.forward_with(&embeddings, &mask, None, Outputs::FirstToken)?;
+            assert_eq!(want_first.to_vec3::<f32>()?, want.narrow(1, 0, 1)?.to_vec3::<f32>()?);
+            for kernel in Kernel::available() {
+                for (outputs, want) in [(Outputs::AllTokens, &want), (Outputs::FirstToken, &want_first)] {
+                    let got = encoder.forward_with(&embeddings, &mask, Some(kernel), outputs)?;
+                    let error = (got - want)?.abs()?.max_all()?.to_scalar::<f32>()?;
+                    assert!(error < 1e-4, "{layers} layers, {kernel:?}, {outputs:?}: max error {error}");
+                }
+            }
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use candle_core::{Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use super::attention::{attention, Unpadded};
+use super::attention::{attention, run_layers, FirstTokens, Outputs, Unpadded};
 use super::linear::{linear, Linear};
 use super::{first_token, label_count, Activation};
 use crate::model::Dtype;
@@ -131,16 +131,19 @@ impl TransformerBlock {
         })
     }
 
-    /// `hidden` is `(tokens, hidden)`: the batch's real tokens.
-    fn forward(&self, hidden: &Tensor, tokens: &Unpadded) -> Result<Tensor> {
+    /// `hidden` is `(tokens, hidden)`: the batch's real tokens. With `first`, only the first
+    /// positions' rows come out.
+    fn forward(&self, hidden: &Tensor, tokens: &Unpadded, first: Option<&FirstTokens>) -> Result<Tensor> {
+        let (rows, queries) = tokens.outputs(hidden, first)?;
         let context = attention(
-            &self.q_lin.forward(hidden)?,
+            &self.q_lin.forward(&rows)?,
             &self.k_lin.forward(hidden)?,
             &self.v_lin.forward(hidden)?,
             self.n_heads,
             tokens,
+            queries,
         )?;
-        let hidden = self.sa_layer_norm.forward(&(self.out_lin.forward(&context)? + hidden)?)?;
+        let hidden = self.sa_layer_norm.forward(&(self.out_lin.forward(&context)? + rows)?)?;
         let ffn = self.lin2.forward(&self.activation.forward(&self.lin1.forward(&hidden)?)?)?;
         self.output_layer_norm.forward(&(ffn + hidden)?)
     }
@@ -164,12 +167,15 @@ impl DistilBertModel {
 
     /// Inputs are `(batch, seq)` `u32` tensors: token ids and a mask with 1 for real tokens.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+        self.encode(input_ids, attention_mask, Outputs::AllTokens)
+    }
+
+    fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor, outputs: Outputs) -> Result<Tensor> {
         let tokens = Unpadded::new(attention_mask)?;
-        let mut hidden = tokens.gather(&self.embeddings.forward(input_ids)?)?;
-        for layer in &self.layers {
-            hidden = layer.forward(&hidden, &tokens)?;
-        }
-        tokens.scatter(&hidden)
+        let embeddings = self.embeddings.forward(input_ids)?;
+        run_layers(&self.layers, &embeddings, &tokens, outputs, |_, layer, hidden, first| {
+            layer.forward(hidden, &tokens, first)
+        })
     }
 }
 
@@ -194,7 +200,7 @@ impl DistilBertForSequenceClassification {
 
     /// Logits, `(batch, num_labels)`; inputs as [`DistilBertModel::forward`].
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
-        let hidden = self.distilbert.forward(input_ids, attention_mask)?;
+        let hidden = self.distilbert.encode(input_ids, attention_mask, Outputs::FirstToken)?;
         let pooled = self.pre_classifier.forward(&first_token(&hidden)?)?.relu()?;
         self.classifier.forward(&pooled)
     }

@@ -143,9 +143,14 @@ impl Int8Linear {
     /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
         let mut output = vec![0f32; input.len() / self.in_features.max(1) * self.out_features];
-        par_rows(input, self.in_features, &mut output, self.out_features, self.kernel.tile_rows(), |x, out| {
-            self.matmul_rows(x, out)
-        });
+        par_rows(
+            input,
+            self.in_features,
+            &mut output,
+            self.out_features,
+            self.kernel.tile_rows(),
+            |x, out| self.matmul_rows(x, out),
+        );
         output
     }
 
@@ -170,7 +175,9 @@ impl Int8Linear {
             })
             .collect();
         let mut sums = vec![0i32; tile_rows * block_cols];
-        for (block, weights) in self.packed.chunks_exact(self.groups * kernel.group() * block_cols).enumerate() {
+        for (block, weights) in
+            self.packed.chunks_exact(self.groups * kernel.group() * block_cols).enumerate()
+        {
             let first_col = block * block_cols;
             let cols = block_cols.min(self.out_features - first_col);
             for (tile, inputs) in quantized.chunks_exact(tile_rows * stride).enumerate() {
@@ -232,7 +239,8 @@ impl Kernel {
         let mut kernels = Vec::new();
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vnni")
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
             {
                 kernels.push(Self::Vnni512);
             }
@@ -296,7 +304,9 @@ impl Kernel {
         let group_bytes = self.block_cols() * self.group();
         let groups = weights.len() / group_bytes;
         assert!(weights.len() == groups * group_bytes && sums.len() == self.tile_rows() * self.block_cols());
-        assert!(inputs.len() >= self.tile_rows() * stride && stride >= groups * self.group() * self.input_bytes());
+        assert!(
+            inputs.len() >= self.tile_rows() * stride && stride >= groups * self.group() * self.input_bytes()
+        );
         match self {
             Self::Portable => tile_portable(inputs, stride, weights, sums),
             // SAFETY: `available` found the CPU features; the assertions above bound every

@@ -7,6 +7,7 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
 use serde::Deserialize;
 
+use super::attention::Outputs;
 use super::bert::{self, BertEncoder};
 use super::first_token;
 
@@ -104,8 +105,12 @@ impl RobertaModel {
     /// Inputs are `(batch, seq)` `u32` tensors: token ids (padded with `pad_token_id`, which
     /// the position ids rely on, as in transformers) and a mask with 1 for real tokens.
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
+        self.encode(input_ids, attention_mask, Outputs::AllTokens)
+    }
+
+    fn encode(&self, input_ids: &Tensor, attention_mask: &Tensor, outputs: Outputs) -> Result<Tensor> {
         let embeddings = self.embeddings.forward(input_ids)?;
-        self.encoder.forward(&embeddings, attention_mask)
+        self.encoder.forward(&embeddings, attention_mask, outputs)
     }
 }
 
@@ -130,7 +135,7 @@ impl RobertaForSequenceClassification {
 
     /// Logits, `(batch, num_labels)`; inputs as [`RobertaModel::forward`].
     pub fn forward(&self, input_ids: &Tensor, attention_mask: &Tensor) -> Result<Tensor> {
-        let hidden = self.roberta.forward(input_ids, attention_mask)?;
+        let hidden = self.roberta.encode(input_ids, attention_mask, Outputs::FirstToken)?;
         let features = self.dense.forward(&first_token(&hidden)?)?.tanh()?;
         self.out_proj.forward(&features)
     }
