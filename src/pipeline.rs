@@ -312,6 +312,9 @@ struct PartCounts {
     unreported: usize,
 }
 
+/// A part's scores, its new cache entries and what scoring it did.
+type ScoredPart = (Vec<StanceScore>, Vec<(CacheKey, StanceScore)>, PartCounts);
+
 /// Scores one part's statements: pairs `mentioned` rules out are marked none, known pairs
 /// are looked up, the others run through the model together. Returns the part's scores
 /// (statement-major) and the new cache entries (never the filtered pairs: their number is
@@ -324,7 +327,7 @@ fn score_part(
     known: &Known,
     model: &Model,
     reporter: &dyn Reporter,
-) -> Result<(Vec<StanceScore>, Vec<(CacheKey, StanceScore)>, PartCounts)> {
+) -> Result<ScoredPart> {
     let n_targets = job.targets.targets.len();
     let pair_keys: Vec<CacheKey> =
         texts.iter().flat_map(|text| (0..n_targets).map(|t| keys.key(t, text))).collect();
@@ -544,50 +547,6 @@ fn space_problem(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn space_is_checked_against_what_remains() {
-        let layout = RunLayout { statements: 100_000, targets: 3, part_size: 1000 };
-        let folder = Path::new("out/scores.parquet.parts");
-        let problem =
-            space_problem(folder, layout, 0, Some(1_000_000)).expect("300k pairs need more than 1 MB");
-        assert_eq!(
-            problem.to_string(),
-            "not enough free space in out: this run needs at least 10.8 MB for its parts and the final table, \
-             and 1.0 MB are free"
-        );
-        assert!(space_problem(folder, layout, 0, Some(20_000_000)).is_none());
-        assert!(space_problem(folder, layout, 0, None).is_none(), "unknown space is not an error");
-        // A resumed run needs less for its parts.
-        let late = space_problem(folder, layout, 90, Some(1_000_000)).unwrap();
-        assert!(late.to_string().contains("at least 7.6 MB"), "{late}");
-    }
-
-    #[test]
-    fn progress_in_sequences_becomes_progress_in_statements() {
-        struct Count(AtomicU64);
-        impl Reporter for Count {
-            fn start(&self, _: &str, _: Option<u64>) {}
-            fn advance(&self, n: u64) {
-                self.0.fetch_add(n, Ordering::Relaxed);
-            }
-            fn finish(&self) {}
-            fn note(&self, _: &str) {}
-        }
-        let outer = Count(AtomicU64::new(0));
-        let part = PartProgress::new(&outer, 10);
-        part.start("scoring", Some(30));
-        part.advance(4);
-        assert_eq!(outer.0.load(Ordering::Relaxed), 1);
-        part.advance(26);
-        assert_eq!(outer.0.load(Ordering::Relaxed), 10);
-        assert_eq!(part.unreported(), 0);
-    }
-}
-
 /// Reads a scores table written by `stance score` or any other tool (CSV, TSV, NDJSON,
 /// Parquet) for the analysis commands: a text `date` column is parsed as the corpus reader
 /// parses dates (errors name the row and line), an integer or f32 `score` becomes Float64,
@@ -633,4 +592,48 @@ pub fn derived_provenance(
         .map_err(|source| Error::Io { path: input.to_owned(), source })?;
     provenance.inherit(upstream);
     Ok(provenance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn space_is_checked_against_what_remains() {
+        let layout = RunLayout { statements: 100_000, targets: 3, part_size: 1000 };
+        let folder = Path::new("out/scores.parquet.parts");
+        let problem =
+            space_problem(folder, layout, 0, Some(1_000_000)).expect("300k pairs need more than 1 MB");
+        assert_eq!(
+            problem.to_string(),
+            "not enough free space in out: this run needs at least 10.8 MB for its parts and the final table, \
+             and 1.0 MB are free"
+        );
+        assert!(space_problem(folder, layout, 0, Some(20_000_000)).is_none());
+        assert!(space_problem(folder, layout, 0, None).is_none(), "unknown space is not an error");
+        // A resumed run needs less for its parts.
+        let late = space_problem(folder, layout, 90, Some(1_000_000)).unwrap();
+        assert!(late.to_string().contains("at least 7.6 MB"), "{late}");
+    }
+
+    #[test]
+    fn progress_in_sequences_becomes_progress_in_statements() {
+        struct Count(AtomicU64);
+        impl Reporter for Count {
+            fn start(&self, _: &str, _: Option<u64>) {}
+            fn advance(&self, n: u64) {
+                self.0.fetch_add(n, Ordering::Relaxed);
+            }
+            fn finish(&self) {}
+            fn note(&self, _: &str) {}
+        }
+        let outer = Count(AtomicU64::new(0));
+        let part = PartProgress::new(&outer, 10);
+        part.start("scoring", Some(30));
+        part.advance(4);
+        assert_eq!(outer.0.load(Ordering::Relaxed), 1);
+        part.advance(26);
+        assert_eq!(outer.0.load(Ordering::Relaxed), 10);
+        assert_eq!(part.unreported(), 0);
+    }
 }

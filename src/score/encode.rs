@@ -77,10 +77,10 @@ impl Encoder {
 /// (cut to `budget` when truncating), or windows overlapping by `stride` tokens.
 pub fn chunk_ranges(len: usize, budget: usize, long: LongText, stride: usize) -> Vec<std::ops::Range<usize>> {
     if len <= budget {
-        return Vec::from([0..len]);
+        return std::iter::once(0..len).collect();
     }
     match long {
-        LongText::Truncate => Vec::from([0..budget]),
+        LongText::Truncate => std::iter::once(0..budget).collect(),
         LongText::Window => {
             let step = budget.saturating_sub(stride).max(1);
             let mut ranges = Vec::new();
