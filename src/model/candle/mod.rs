@@ -55,6 +55,9 @@ pub enum Activation {
 impl Activation {
     fn forward(self, xs: &Tensor) -> candle_core::Result<Tensor> {
         match self {
+            Self::Gelu if xs.device().is_cpu() && xs.dtype() == DType::F32 => {
+                xs.contiguous()?.apply_op1_no_bwd(&ParallelGelu)
+            }
             Self::Gelu => xs.gelu_erf(),
             Self::GeluTanh => xs.gelu(),
             Self::Relu => xs.relu(),
@@ -63,6 +66,35 @@ impl Activation {
             Self::Silu => xs.silu(),
             Self::Identity => Ok(xs.clone()),
         }
+    }
+}
+
+/// Exact GELU, `x · (1 + erf(x / √2)) / 2`, with candle's `gelu_erf` formula and erf, split
+/// over rayon's workers: candle's unary ops run on one thread, leaving the other cores idle
+/// (about 2% of BERT-base's int8 forward pass on 2 cores; more with more cores).
+struct ParallelGelu;
+
+impl candle_core::CustomOp1 for ParallelGelu {
+    fn name(&self) -> &'static str {
+        "parallel-gelu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        /// Values per task: enough to outweigh scheduling, few enough to balance.
+        const CHUNK: usize = 1 << 14;
+        let input = linear::contiguous_f32(storage, layout)?;
+        let mut output = vec![0f32; input.len()];
+        output.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(output, input)| {
+            for (y, &x) in output.iter_mut().zip(input) {
+                *y = (candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x;
+            }
+        });
+        Ok((candle_core::CpuStorage::F32(output), layout.shape().clone()))
     }
 }
 
@@ -441,6 +473,22 @@ mod tests {
             }
         }
         assert!(serde_json::from_value::<Activation>(serde_json::json!("mish")).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn parallel_gelu_is_candles_gelu() -> candle_core::Result<()> {
+        // More values than one task takes, a transposed (non-contiguous) view, and non-finite
+        // inputs.
+        let mut values: Vec<f32> = (0..40_000).map(|i| (i as f32 - 20_000.0) / 1_000.0).collect();
+        values.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0]);
+        let xs = Tensor::from_vec(values, (2, 20_002), &Device::Cpu)?.t()?;
+        let got = Activation::Gelu.forward(&xs)?.flatten_all()?.to_vec1::<f32>()?;
+        let want = xs.gelu_erf()?.flatten_all()?.to_vec1::<f32>()?;
+        assert_eq!(got.len(), want.len());
+        for (got, want) in got.iter().zip(&want) {
+            assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "{got} vs {want}");
+        }
         Ok(())
     }
 
