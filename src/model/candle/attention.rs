@@ -13,10 +13,11 @@
 //! attention output and the feed-forward network take one row per sequence. In a 12-layer
 //! encoder that skips about 7% of the work, with the same numbers.
 //!
-//! On CPUs with a packed kernel, attention is one op that, per sequence and head, multiplies
+//! On CPUs with a SIMD kernel, attention is one op that, per sequence and head, multiplies
 //! `Q Kᵀ`, takes the softmax and multiplies by `V` in cache-sized buffers, reading the heads
 //! straight out of the `(tokens, hidden)` projections; elsewhere it runs as candle ops, one
-//! sequence at a time.
+//! sequence at a time (DeBERTa's relative terms always use the fused op, with the portable
+//! kernel where there is no other).
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -180,7 +181,7 @@ pub(super) fn attention(
     tokens: &Unpadded,
     queries: &[(usize, usize)],
 ) -> Result<Tensor> {
-    match Kernel::for_tensor(query) {
+    match Kernel::for_tensor(query).filter(|kernel| kernel.beats_candle_matmul()) {
         Some(kernel) => {
             let head_size = query.dim(1)? / num_heads;
             let scale = 1.0 / (head_size as f32).sqrt();

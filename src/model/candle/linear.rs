@@ -22,7 +22,7 @@ pub fn linear(inp: usize, out: usize, vb: VarBuilder, dtype: Dtype) -> Result<Li
     let layer = candle_nn::linear(inp, out, vb)?;
     Ok(match (dtype, Kernel::for_tensor(layer.weight())) {
         (Dtype::Int8, _) => Linear::Int8(Int8Linear::quantize(layer.weight(), layer.bias())?),
-        (Dtype::F32, Some(kernel)) => {
+        (Dtype::F32, Some(kernel)) if kernel.beats_candle_matmul() => {
             Linear::Packed(PackedLinear::pack(layer.weight(), layer.bias(), kernel)?)
         }
         (Dtype::F32, _) => Linear::Candle(layer),

@@ -7,7 +7,9 @@
 //! work is blocked the way BLAS libraries do it: a slice of `DEPTH` inputs of one weight block
 //! (32 KiB) stays in L1 while every row tile of a panel of `PANEL_ROWS` rows (in L2) passes
 //! over it, each tile keeping `rows × cols` sums in registers. Sums run over the inputs in
-//! order with fused multiply-adds, so results differ from candle's only by rounding.
+//! order (with fused multiply-adds in the SIMD kernels), so results differ from candle's only
+//! by rounding. The portable kernel serves what needs a packed operand on CPUs without AVX2:
+//! DeBERTa's unpadded attention.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
@@ -18,6 +20,17 @@ use super::linear::{par_rows, rows_op};
 const DEPTH: usize = 256;
 /// Rows whose `DEPTH` inputs are reused across all weight blocks: 48 KiB, within L2.
 const PANEL_ROWS: usize = 48;
+
+/// Calls `$kernel::<R>` for the tile's row count.
+macro_rules! by_rows {
+    ($kernel:ident, $tile:expr, $($rows:literal)*) => {
+        match $tile.rows {
+            0 => {}
+            $($rows => $kernel::<$rows>($tile),)*
+            _ => unreachable!("checked by Kernel::run"),
+        }
+    };
+}
 
 /// An `(inputs × outputs)` matrix packed for `kernel`: the right-hand side of products.
 pub(super) struct PackedMatrix {
@@ -42,25 +55,35 @@ impl std::fmt::Debug for PackedLinear {
     }
 }
 
-/// A micro-kernel this CPU runs: AVX-512 (12 rows × 32 columns in 24 registers) or AVX2 with
-/// FMA (6 rows × 16 columns in 12).
+/// A micro-kernel this CPU runs: AVX-512 (12 rows × 32 columns in 24 registers), AVX2 with
+/// FMA (6 rows × 16 columns in 12), or portable Rust (16 columns, vectorized by the compiler
+/// for the target's baseline: SSE2, NEON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
     #[cfg(target_arch = "x86_64")]
     Avx512,
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    Portable,
 }
 
 impl Kernel {
-    /// The fastest kernel this CPU has; `None` where candle's matmul is the better choice.
-    pub fn detect() -> Option<Self> {
-        Self::available().into_iter().find(|kernel| kernel.level().allowed())
+    /// The fastest kernel this CPU has.
+    pub fn detect() -> Self {
+        Self::available().into_iter().find(|kernel| kernel.level().allowed()).unwrap_or(Self::Portable)
     }
 
     /// The kernel for work on `tensor`: only f32 on the CPU.
     pub fn for_tensor(tensor: &Tensor) -> Option<Self> {
-        Self::detect().filter(|_| tensor.device().is_cpu() && tensor.dtype() == candle_core::DType::F32)
+        (tensor.device().is_cpu() && tensor.dtype() == candle_core::DType::F32).then(Self::detect)
+    }
+
+    /// Whether products through this kernel are faster than candle's matmul (the `gemm` crate,
+    /// with its own SIMD kernels). The portable kernel is not (BERT-base, x86-64: 20% slower
+    /// end to end); it serves DeBERTa's unpadded path, which needs a kernel and beats the padded
+    /// one by 5× even so.
+    pub fn beats_candle_matmul(self) -> bool {
+        self != Self::Portable
     }
 
     /// Every kernel this CPU can run, fastest first.
@@ -76,6 +99,7 @@ impl Kernel {
                 kernels.push(Self::Avx2);
             }
         }
+        kernels.push(Self::Portable);
         kernels
     }
 
@@ -85,6 +109,7 @@ impl Kernel {
             Self::Avx512 => Level::Avx512,
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => Level::Avx2,
+            Self::Portable => Level::Baseline,
         }
     }
 
@@ -94,6 +119,7 @@ impl Kernel {
             Self::Avx512 => 32,
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => 16,
+            Self::Portable => PORTABLE_COLS,
         }
     }
 
@@ -103,6 +129,7 @@ impl Kernel {
             Self::Avx512 => 12,
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => 6,
+            Self::Portable => PORTABLE_ROWS,
         }
     }
 
@@ -121,7 +148,40 @@ impl Kernel {
             Self::Avx512 => unsafe { x86::dispatch_avx512(tile) },
             #[cfg(target_arch = "x86_64")]
             Self::Avx2 => unsafe { x86::dispatch_avx2(tile) },
+            #[cfg(target_arch = "aarch64")]
+            Self::Portable => by_rows!(portable, tile, 1 2 3 4 5 6),
+            #[cfg(not(target_arch = "aarch64"))]
+            Self::Portable => by_rows!(portable, tile, 1 2),
         }
+    }
+}
+
+/// Columns of the portable kernel's tile: 4 SSE2 or NEON vectors.
+const PORTABLE_COLS: usize = 16;
+/// Rows of its tile: as many as keep the sums, one row of weights and an input in registers
+/// (16 vector registers on x86-64, 32 on aarch64).
+const PORTABLE_ROWS: usize = if cfg!(target_arch = "aarch64") { 6 } else { 2 };
+
+/// The tile in plain Rust: sums in an array the compiler keeps in vector registers.
+fn portable<const R: usize>(tile: &mut Tile) {
+    let mut acc = [[0f32; PORTABLE_COLS]; R];
+    for (r, acc) in acc.iter_mut().enumerate() {
+        match (tile.accumulate, tile.bias) {
+            (true, _) => acc[..tile.cols].copy_from_slice(&tile.out[r * tile.out_stride..][..tile.cols]),
+            (false, Some(bias)) => acc.copy_from_slice(&bias[..PORTABLE_COLS]),
+            (false, None) => {}
+        }
+    }
+    for (i, weights) in tile.weights.chunks_exact(PORTABLE_COLS).take(tile.depth).enumerate() {
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let x = tile.x[r * tile.x_stride + i];
+            for (sum, &w) in acc.iter_mut().zip(weights) {
+                *sum += x * w;
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        tile.out[r * tile.out_stride..][..tile.cols].copy_from_slice(&acc[..tile.cols]);
     }
 }
 
@@ -255,17 +315,6 @@ mod x86 {
     use std::arch::x86_64::*;
 
     use super::Tile;
-
-    /// Calls `$kernel::<R>` for the tile's row count.
-    macro_rules! by_rows {
-        ($kernel:ident, $tile:expr, $($rows:literal)*) => {
-            match $tile.rows {
-                0 => {}
-                $($rows => $kernel::<$rows>($tile),)*
-                _ => unreachable!("checked by Kernel::run"),
-            }
-        };
-    }
 
     /// # Safety
     /// The CPU has AVX-512F, and `tile` is within bounds as `Kernel::run` checks.
