@@ -247,7 +247,10 @@ fn train_then_score_and_evaluate_with_the_head() {
         ],
     );
     assert_eq!(train.code, 0, "{}", train.stderr);
-    insta::assert_snapshot!("train_prints_cross_validation", train.transcript());
+    // The iteration count follows the embeddings' last bits, which differ between CPUs' kernels.
+    insta::with_settings!({ filters => vec![(r"\d+ L-BFGS iterations", "[N] L-BFGS iterations")] }, {
+        insta::assert_snapshot!("train_prints_cross_validation", train.transcript());
+    });
 
     std::fs::write(dir.path().join("corpus.csv"), "id,text\ns1,We are ready to negotiate.\ns2,No talks.\n")
         .unwrap();

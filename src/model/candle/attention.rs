@@ -22,6 +22,8 @@
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::cpu::Level;
+use super::fused::softmax_rows;
 use super::linear::contiguous_f32;
 use super::packed::{Kernel, PackedMatrix};
 
@@ -314,16 +316,7 @@ impl FusedAttention<'_> {
                 }
             }
         }
-        for row in scores.chunks_exact_mut(len) {
-            let max = row.iter().fold(f32::NEG_INFINITY, |max, &s| max.max(s * self.scale));
-            let mut sum = 0.0;
-            for s in row.iter_mut() {
-                *s = (*s * self.scale - max).exp();
-                sum += *s;
-            }
-            let inverse = 1.0 / sum;
-            row.iter_mut().for_each(|s| *s *= inverse);
-        }
+        softmax_rows(Level::detected(), &mut scores, len, self.scale);
         let values = PackedMatrix::new(self.kernel, len, head_size, |token, i| column(value, token, i));
         let mut context = vec![0f32; n * head_size];
         values.multiply(&scores, len, n, None, &mut context, head_size);

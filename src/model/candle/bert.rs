@@ -8,6 +8,7 @@ use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::attention::{attention, run_layers, FirstTokens, Outputs, Unpadded};
+use super::fused::ResidualNorm;
 use super::linear::{linear, Linear};
 use super::{first_token, label_count, Activation};
 use crate::model::Dtype;
@@ -137,11 +138,11 @@ struct BertLayer {
     key: Linear,
     value: Linear,
     attention_output: Linear,
-    attention_norm: LayerNorm,
+    attention_norm: ResidualNorm,
     intermediate: Linear,
     activation: Activation,
     output: Linear,
-    output_norm: LayerNorm,
+    output_norm: ResidualNorm,
     num_heads: usize,
 }
 
@@ -155,7 +156,7 @@ impl BertLayer {
             key: linear(hidden, hidden, self_attention.pp("key"), config.dtype)?,
             value: linear(hidden, hidden, self_attention.pp("value"), config.dtype)?,
             attention_output: linear(hidden, hidden, attention.pp("output").pp("dense"), config.dtype)?,
-            attention_norm: candle_nn::layer_norm(hidden, eps, attention.pp("output").pp("LayerNorm"))?,
+            attention_norm: ResidualNorm::load(hidden, eps, attention.pp("output").pp("LayerNorm"))?,
             intermediate: linear(
                 hidden,
                 config.intermediate_size,
@@ -164,7 +165,7 @@ impl BertLayer {
             )?,
             activation: config.hidden_act,
             output: linear(config.intermediate_size, hidden, vb.pp("output").pp("dense"), config.dtype)?,
-            output_norm: candle_nn::layer_norm(hidden, eps, vb.pp("output").pp("LayerNorm"))?,
+            output_norm: ResidualNorm::load(hidden, eps, vb.pp("output").pp("LayerNorm"))?,
             num_heads: config.num_attention_heads,
         })
     }
@@ -181,9 +182,9 @@ impl BertLayer {
             tokens,
             queries,
         )?;
-        let hidden = self.attention_norm.forward(&(self.attention_output.forward(&context)? + rows)?)?;
+        let hidden = self.attention_norm.forward(&self.attention_output.forward(&context)?, &rows)?;
         let intermediate = self.activation.forward(&self.intermediate.forward(&hidden)?)?;
-        self.output_norm.forward(&(self.output.forward(&intermediate)? + hidden)?)
+        self.output_norm.forward(&self.output.forward(&intermediate)?, &hidden)
     }
 }
 

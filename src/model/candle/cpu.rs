@@ -37,6 +37,31 @@ impl Level {
             Err(_) => Self::Avx512,
         })
     }
+
+    /// The highest level both this CPU has and the cap allows, for code compiled per level.
+    pub fn detected() -> Self {
+        static DETECTED: OnceLock<Level> = OnceLock::new();
+        *DETECTED.get_or_init(|| {
+            [Self::Avx512, Self::Avx2]
+                .into_iter()
+                .find(|level| level.allowed() && level.on_this_cpu())
+                .unwrap_or(Self::Baseline)
+        })
+    }
+
+    fn on_this_cpu(self) -> bool {
+        match self {
+            Self::Baseline => true,
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(not(target_arch = "x86_64"))]
+            Self::Avx2 | Self::Avx512 => false,
+        }
+    }
 }
 
 #[cfg(test)]

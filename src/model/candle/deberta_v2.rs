@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer};
 use super::attention::{
     fused_attention, run_layers, FirstTokens, Outputs, RelativeRows, RelativeTerms, Unpadded,
 };
+use super::fused::ResidualNorm;
 use super::linear::{linear, Linear};
 use super::packed::Kernel;
 use super::Activation;
@@ -533,19 +534,19 @@ fn gather_flat(scores: &Tensor, index: &Tensor, shape: (usize, usize, usize, usi
 /// Dense projection, then LayerNorm over the sum with the residual (`SelfOutput` and `Output`).
 struct DenseResidualNorm {
     dense: Linear,
-    layer_norm: LayerNorm,
+    layer_norm: ResidualNorm,
 }
 
 impl DenseResidualNorm {
     fn load(vb: VarBuilder, input: usize, config: &Config) -> Result<Self> {
         Ok(Self {
             dense: linear(input, config.hidden_size, vb.pp("dense"), config.dtype)?,
-            layer_norm: candle_nn::layer_norm(config.hidden_size, config.layer_norm_eps, vb.pp("LayerNorm"))?,
+            layer_norm: ResidualNorm::load(config.hidden_size, config.layer_norm_eps, vb.pp("LayerNorm"))?,
         })
     }
 
     fn forward(&self, hidden: &Tensor, residual: &Tensor) -> Result<Tensor> {
-        self.layer_norm.forward(&(self.dense.forward(hidden)? + residual)?)
+        self.layer_norm.forward(&self.dense.forward(hidden)?, residual)
     }
 }
 
@@ -597,7 +598,7 @@ impl DebertaV2Layer {
 struct ConvLayer {
     conv: Conv1d,
     act: Activation,
-    layer_norm: LayerNorm,
+    layer_norm: ResidualNorm,
 }
 
 impl ConvLayer {
@@ -621,7 +622,7 @@ impl ConvLayer {
                 vb.pp("conv"),
             )?,
             act: config.conv_act,
-            layer_norm: candle_nn::layer_norm(config.hidden_size, config.layer_norm_eps, vb.pp("LayerNorm"))?,
+            layer_norm: ResidualNorm::load(config.hidden_size, config.layer_norm_eps, vb.pp("LayerNorm"))?,
         })
     }
 
@@ -633,7 +634,7 @@ impl ConvLayer {
     }
 
     fn add(&self, residual: &Tensor, term: &Tensor) -> Result<Tensor> {
-        self.layer_norm.forward(&(residual + term)?)
+        self.layer_norm.forward(residual, term)
     }
 }
 

@@ -8,6 +8,7 @@ use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::attention::{attention, run_layers, FirstTokens, Outputs, Unpadded};
+use super::fused::ResidualNorm;
 use super::linear::{linear, Linear};
 use super::{first_token, label_count, Activation};
 use crate::model::Dtype;
@@ -105,11 +106,11 @@ struct TransformerBlock {
     k_lin: Linear,
     v_lin: Linear,
     out_lin: Linear,
-    sa_layer_norm: LayerNorm,
+    sa_layer_norm: ResidualNorm,
     lin1: Linear,
     activation: Activation,
     lin2: Linear,
-    output_layer_norm: LayerNorm,
+    output_layer_norm: ResidualNorm,
     n_heads: usize,
 }
 
@@ -122,11 +123,11 @@ impl TransformerBlock {
             k_lin: linear(dim, dim, attention.pp("k_lin"), config.dtype)?,
             v_lin: linear(dim, dim, attention.pp("v_lin"), config.dtype)?,
             out_lin: linear(dim, dim, attention.pp("out_lin"), config.dtype)?,
-            sa_layer_norm: candle_nn::layer_norm(dim, LAYER_NORM_EPS, vb.pp("sa_layer_norm"))?,
+            sa_layer_norm: ResidualNorm::load(dim, LAYER_NORM_EPS, vb.pp("sa_layer_norm"))?,
             lin1: linear(dim, config.hidden_dim, vb.pp("ffn").pp("lin1"), config.dtype)?,
             activation: config.activation,
             lin2: linear(config.hidden_dim, dim, vb.pp("ffn").pp("lin2"), config.dtype)?,
-            output_layer_norm: candle_nn::layer_norm(dim, LAYER_NORM_EPS, vb.pp("output_layer_norm"))?,
+            output_layer_norm: ResidualNorm::load(dim, LAYER_NORM_EPS, vb.pp("output_layer_norm"))?,
             n_heads: config.n_heads,
         })
     }
@@ -143,9 +144,9 @@ impl TransformerBlock {
             tokens,
             queries,
         )?;
-        let hidden = self.sa_layer_norm.forward(&(self.out_lin.forward(&context)? + rows)?)?;
+        let hidden = self.sa_layer_norm.forward(&self.out_lin.forward(&context)?, &rows)?;
         let ffn = self.lin2.forward(&self.activation.forward(&self.lin1.forward(&hidden)?)?)?;
-        self.output_layer_norm.forward(&(ffn + hidden)?)
+        self.output_layer_norm.forward(&ffn, &hidden)
     }
 }
 

@@ -11,8 +11,9 @@ pub mod bert;
 mod cpu;
 pub mod deberta_v2;
 pub mod distilbert;
+mod fused;
 pub mod int8;
-mod linear;
+pub mod linear;
 mod packed;
 pub mod roberta;
 
@@ -56,7 +57,7 @@ impl Activation {
     fn forward(self, xs: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             Self::Gelu if xs.device().is_cpu() && xs.dtype() == DType::F32 => {
-                xs.contiguous()?.apply_op1_no_bwd(&ParallelGelu)
+                xs.contiguous()?.apply_op1_no_bwd(&fused::Gelu)
             }
             Self::Gelu => xs.gelu_erf(),
             Self::GeluTanh => xs.gelu(),
@@ -66,35 +67,6 @@ impl Activation {
             Self::Silu => xs.silu(),
             Self::Identity => Ok(xs.clone()),
         }
-    }
-}
-
-/// Exact GELU, `x · (1 + erf(x / √2)) / 2`, with candle's `gelu_erf` formula and erf, split
-/// over rayon's workers: candle's unary ops run on one thread, leaving the other cores idle
-/// (about 2% of BERT-base's int8 forward pass on 2 cores; more with more cores).
-struct ParallelGelu;
-
-impl candle_core::CustomOp1 for ParallelGelu {
-    fn name(&self) -> &'static str {
-        "parallel-gelu"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &candle_core::CpuStorage,
-        layout: &candle_core::Layout,
-    ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
-        use rayon::prelude::*;
-        /// Values per task: enough to outweigh scheduling, few enough to balance.
-        const CHUNK: usize = 1 << 14;
-        let input = linear::contiguous_f32(storage, layout)?;
-        let mut output = vec![0f32; input.len()];
-        output.par_chunks_mut(CHUNK).zip(input.par_chunks(CHUNK)).for_each(|(output, input)| {
-            for (y, &x) in output.iter_mut().zip(input) {
-                *y = (candle_core::cpu::erf::erf_f32(x * std::f32::consts::FRAC_1_SQRT_2) + 1.0) * 0.5 * x;
-            }
-        });
-        Ok((candle_core::CpuStorage::F32(output), layout.shape().clone()))
     }
 }
 
@@ -477,9 +449,10 @@ mod tests {
     }
 
     #[test]
-    fn parallel_gelu_is_candles_gelu() -> candle_core::Result<()> {
+    fn cpu_gelu_is_candles_gelu() -> candle_core::Result<()> {
         // More values than one task takes, a transposed (non-contiguous) view, and non-finite
-        // inputs.
+        // inputs. candle's formula loses the negative side's relative precision in
+        // `1 + erf(x / √2)`: compared within its absolute error (fused.rs tests ours exactly).
         let mut values: Vec<f32> = (0..40_000).map(|i| (i as f32 - 20_000.0) / 1_000.0).collect();
         values.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0]);
         let xs = Tensor::from_vec(values, (2, 20_002), &Device::Cpu)?.t()?;
@@ -487,7 +460,8 @@ mod tests {
         let want = xs.gelu_erf()?.flatten_all()?.to_vec1::<f32>()?;
         assert_eq!(got.len(), want.len());
         for (got, want) in got.iter().zip(&want) {
-            assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "{got} vs {want}");
+            let close = got == want || (got - want).abs() <= 1e-6 * want.abs().max(1.0);
+            assert!(close || (got.is_nan() && want.is_nan()), "{got} vs {want}");
         }
         Ok(())
     }

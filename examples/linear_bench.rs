@@ -1,0 +1,69 @@
+//! Times the encoders' linear layers alone at BERT-base's shapes, f32 (what `--dtype f32`
+//! runs on this CPU) against int8, so a kernel change can be judged without a whole model.
+//! Not part of the CLI. Kernels are capped with `STANCE_CPU_LEVEL` as in the forward pass.
+//!
+//! `linear_bench [--rows N] [--repeats N]`: prints one markdown row per shape with GFLOP/s
+//! (median of the repeats) and int8's ratio to f32.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::Result;
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::VarBuilder;
+use clap::Parser;
+use stance::model::candle::linear::linear;
+use stance::model::Dtype;
+
+#[derive(Parser)]
+struct Args {
+    /// Tokens in one batch (32 benchmark pairs of ~46 tokens).
+    #[arg(long, default_value_t = 1472)]
+    rows: usize,
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn gflops(layer: &impl Module, input: &Tensor, flops: f64, repeats: usize) -> Result<f64> {
+    layer.forward(input)?;
+    let mut rates = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let start = Instant::now();
+        layer.forward(input)?;
+        rates.push(flops / start.elapsed().as_secs_f64() / 1e9);
+    }
+    Ok(median(rates))
+}
+
+fn main() -> Result<()> {
+    stance::tune_allocator();
+    let args = Args::parse();
+    let device = Device::Cpu;
+    println!("| in → out | rows | f32 GFLOP/s | int8 GFLOP/s | int8 / f32 |\n|---|---|---|---|---|");
+    for (inp, out) in [(768, 768), (768, 3072), (3072, 768)] {
+        let tensors = HashMap::from([
+            ("weight".to_string(), (Tensor::randn(0f32, 0.05, (out, inp), &device)?)),
+            ("bias".to_string(), Tensor::randn(0f32, 0.05, out, &device)?),
+        ]);
+        let input = Tensor::randn(0f32, 1.0, (args.rows, inp), &device)?;
+        let flops = 2.0 * (args.rows * inp * out) as f64;
+        let mut rates = Vec::new();
+        for dtype in [Dtype::F32, Dtype::Int8] {
+            let vb = VarBuilder::from_tensors(tensors.clone(), DType::F32, &device);
+            rates.push(gflops(&linear(inp, out, vb, dtype)?, &input, flops, args.repeats)?);
+        }
+        println!(
+            "| {inp} → {out} | {} | {:.1} | {:.1} | {:.2}× |",
+            args.rows,
+            rates[0],
+            rates[1],
+            rates[1] / rates[0]
+        );
+    }
+    Ok(())
+}
