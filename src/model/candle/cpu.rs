@@ -64,6 +64,39 @@ impl Level {
     }
 }
 
+/// Defines `$name(level, args…)`, running `$body` compiled for `level`'s instruction set (the
+/// CPU must have it: see [`Level::detected`]), for code the compiler vectorizes. `$body`
+/// calls `#[inline(always)]` code only, so all of it is compiled with the level's features.
+macro_rules! per_level {
+    ($(#[$attr:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$attr])*
+        $vis fn $name(level: $crate::model::candle::cpu::Level, $($arg: $ty),*) {
+            #[inline(always)]
+            fn body($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                match level {
+                    // SAFETY: the caller passes a level the CPU has.
+                    $crate::model::candle::cpu::Level::Avx512 => return unsafe { avx512($($arg),*) },
+                    $crate::model::candle::cpu::Level::Avx2 => return unsafe { avx2($($arg),*) },
+                    $crate::model::candle::cpu::Level::Baseline => {}
+                }
+            }
+            let _ = level;
+            body($($arg),*)
+        }
+    };
+}
+pub(super) use per_level;
+
 #[cfg(test)]
 mod tests {
     use super::Level;

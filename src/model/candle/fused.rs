@@ -9,45 +9,22 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Module, Resul
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
-use super::cpu::Level;
+use super::cpu::{per_level, Level};
 use super::linear::contiguous_f32;
 
 /// Independent partial sums per reduction: wide enough for one AVX-512 register.
 const LANES: usize = 16;
 
-/// Defines `$name(level, args…)`, running `$body` compiled for `level`'s instruction set (the
-/// CPU must have it: see [`Level::detected`]). `$body` calls `#[inline(always)]` code only,
-/// so all of it is compiled with the level's features.
-macro_rules! per_level {
-    ($vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
-        $vis fn $name(level: Level, $($arg: $ty),*) {
-            #[inline(always)]
-            fn body($($arg: $ty),*) $body
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx512f")]
-                unsafe fn avx512($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) {
-                    body($($arg),*)
-                }
-                match level {
-                    // SAFETY: the caller passes a level the CPU has.
-                    Level::Avx512 => return unsafe { avx512($($arg),*) },
-                    Level::Avx2 => return unsafe { avx2($($arg),*) },
-                    Level::Baseline => {}
-                }
-            }
-            let _ = level;
-            body($($arg),*)
-        }
-    };
-}
-
-/// Adding 1.5 · 2²³ leaves `x` rounded to an integer in the low mantissa bits (|x| < 2²²).
+/// Adding 1.5 · 2²³ leaves `x` rounded to the nearest integer (ties to even) in the low
+/// mantissa bits, for |x| < 2²², without libm's `rintf` (x86-64's baseline has no rounding
+/// instruction).
 const ROUNDER: f32 = 12_582_912.0;
+
+/// `x` rounded to the nearest integer, ties to even, for |x| < 2²².
+#[inline(always)]
+pub(super) fn round(x: f32) -> i32 {
+    (x + ROUNDER).to_bits() as i32 - ROUNDER.to_bits() as i32
+}
 
 /// `eˣ` within 2 ulp for x in [-87.3, 88] (0 below, where f32 results turn subnormal; ∞
 /// above), branch-free:

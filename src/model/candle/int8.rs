@@ -12,6 +12,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::cpu::Level;
+use super::fused::round;
 use super::linear::{par_rows, rows_op};
 
 /// Longest input row whose sums fit in i32: 255 · 127 per product.
@@ -56,15 +57,6 @@ fn range(values: &[f32]) -> (f32, f32) {
     let low = rest.iter().chain(&low).fold(0f32, |low, &v| low.min(v));
     let high = rest.iter().chain(&high).fold(0f32, |high, &v| high.max(v));
     (low + poison, high + poison)
-}
-
-/// Adding 1.5 · 2²³ leaves `x`, rounded to the nearest integer (ties to even), in the low
-/// mantissa bits for |x| < 2²², without a call to libm's `rintf` (x86-64's baseline has no
-/// rounding instruction).
-const ROUNDER: f32 = 12_582_912.0;
-
-fn round(x: f32) -> i32 {
-    (x + ROUNDER).to_bits() as i32 - ROUNDER.to_bits() as i32
 }
 
 /// Symmetric quantization of a weight row to [-127, 127]: returns the scale (0 for a zero row).
