@@ -139,8 +139,8 @@ struct BertLayer {
     value: Linear,
     attention_output: Linear,
     attention_norm: ResidualNorm,
+    /// With the activation.
     intermediate: Linear,
-    activation: Activation,
     output: Linear,
     output_norm: ResidualNorm,
     num_heads: usize,
@@ -162,8 +162,8 @@ impl BertLayer {
                 config.intermediate_size,
                 vb.pp("intermediate").pp("dense"),
                 config.dtype,
-            )?,
-            activation: config.hidden_act,
+            )?
+            .then(config.hidden_act),
             output: linear(config.intermediate_size, hidden, vb.pp("output").pp("dense"), config.dtype)?,
             output_norm: ResidualNorm::load(hidden, eps, vb.pp("output").pp("LayerNorm"))?,
             num_heads: config.num_attention_heads,
@@ -183,8 +183,7 @@ impl BertLayer {
             queries,
         )?;
         let hidden = self.attention_norm.forward(&self.attention_output.forward(&context)?, &rows)?;
-        let intermediate = self.activation.forward(&self.intermediate.forward(&hidden)?)?;
-        self.output_norm.forward(&self.output.forward(&intermediate)?, &hidden)
+        self.output_norm.forward(&self.output.forward(&self.intermediate.forward(&hidden)?)?, &hidden)
     }
 }
 

@@ -553,8 +553,8 @@ impl DenseResidualNorm {
 struct DebertaV2Layer {
     attention: DisentangledSelfAttention,
     attention_output: DenseResidualNorm,
+    /// With the activation.
     intermediate: Linear,
-    intermediate_act: Activation,
     output: DenseResidualNorm,
 }
 
@@ -572,8 +572,8 @@ impl DebertaV2Layer {
                 config.intermediate_size,
                 vb.pp("intermediate").pp("dense"),
                 config.dtype,
-            )?,
-            intermediate_act: config.hidden_act,
+            )?
+            .then(config.hidden_act),
             output: DenseResidualNorm::load(vb.pp("output"), config.intermediate_size, config)?,
         })
     }
@@ -588,8 +588,7 @@ impl DebertaV2Layer {
         let residual = context.outputs(hidden, first)?;
         let attended =
             self.attention_output.forward(&self.attention.forward(hidden, context, first)?, &residual)?;
-        let intermediate = self.intermediate_act.forward(&self.intermediate.forward(&attended)?)?;
-        self.output.forward(&intermediate, &attended)
+        self.output.forward(&self.intermediate.forward(&attended)?, &attended)
     }
 }
 

@@ -107,8 +107,8 @@ struct TransformerBlock {
     v_lin: Linear,
     out_lin: Linear,
     sa_layer_norm: ResidualNorm,
+    /// With the activation.
     lin1: Linear,
-    activation: Activation,
     lin2: Linear,
     output_layer_norm: ResidualNorm,
     n_heads: usize,
@@ -124,8 +124,8 @@ impl TransformerBlock {
             v_lin: linear(dim, dim, attention.pp("v_lin"), config.dtype)?,
             out_lin: linear(dim, dim, attention.pp("out_lin"), config.dtype)?,
             sa_layer_norm: ResidualNorm::load(dim, LAYER_NORM_EPS, vb.pp("sa_layer_norm"))?,
-            lin1: linear(dim, config.hidden_dim, vb.pp("ffn").pp("lin1"), config.dtype)?,
-            activation: config.activation,
+            lin1: linear(dim, config.hidden_dim, vb.pp("ffn").pp("lin1"), config.dtype)?
+                .then(config.activation),
             lin2: linear(config.hidden_dim, dim, vb.pp("ffn").pp("lin2"), config.dtype)?,
             output_layer_norm: ResidualNorm::load(dim, LAYER_NORM_EPS, vb.pp("output_layer_norm"))?,
             n_heads: config.n_heads,
@@ -145,7 +145,7 @@ impl TransformerBlock {
             queries,
         )?;
         let hidden = self.sa_layer_norm.forward(&self.out_lin.forward(&context)?, &rows)?;
-        let ffn = self.lin2.forward(&self.activation.forward(&self.lin1.forward(&hidden)?)?)?;
+        let ffn = self.lin2.forward(&self.lin1.forward(&hidden)?)?;
         self.output_layer_norm.forward(&ffn, &hidden)
     }
 }

@@ -90,12 +90,31 @@ fn gelu(x: f32) -> f32 {
 }
 
 per_level!(
-    fn gelu_slice(input: &[f32], output: &mut [f32]) {
-        for (y, &x) in output.iter_mut().zip(input) {
-            *y = gelu(x);
+    fn gelu_in_place(values: &mut [f32]) {
+        for x in values.iter_mut() {
+            *x = gelu(*x);
         }
     }
 );
+
+/// What a linear layer's CPU kernel applies to its outputs once they are final, while they
+/// are still in cache: this saves a pass over the whole output, and its allocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum Epilogue {
+    #[default]
+    None,
+    /// The exact GELU.
+    Gelu,
+}
+
+impl Epilogue {
+    pub(super) fn apply(self, level: Level, values: &mut [f32]) {
+        match self {
+            Self::None => {}
+            Self::Gelu => gelu_in_place(level, values),
+        }
+    }
+}
 
 /// `combine` over `map(v)` for every v in `values`, in `LANES` independent partial results
 /// (one vector register) combined at the end: a float reduction the compiler can vectorize.
@@ -176,14 +195,10 @@ impl CustomOp1 for Gelu {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         /// Values per task: enough to outweigh scheduling, few enough to balance.
         const CHUNK: usize = 1 << 14;
-        let input = contiguous_f32(storage, layout)?;
         let level = Level::detected();
-        let mut output = vec![0f32; input.len()];
-        output
-            .par_chunks_mut(CHUNK)
-            .zip(input.par_chunks(CHUNK))
-            .for_each(|(output, input)| gelu_slice(level, input, output));
-        Ok((CpuStorage::F32(output), layout.shape().clone()))
+        let mut values = contiguous_f32(storage, layout)?.to_vec();
+        values.par_chunks_mut(CHUNK).for_each(|values| gelu_in_place(level, values));
+        Ok((CpuStorage::F32(values), layout.shape().clone()))
     }
 }
 
@@ -277,14 +292,14 @@ mod tests {
         0.5 * x * candle_core::cpu::erf::erfc_f64(-x / std::f64::consts::SQRT_2)
     }
 
-    /// Every 37th f32 between -12 and 12 and the special values, through `gelu_slice`.
+    /// Every 37th f32 between -12 and 12 and the special values, through `gelu_in_place`.
     #[test]
     fn gelu_is_within_a_few_ulp_of_the_exact_value() {
         let mut inputs: Vec<f32> = (-12_000_000..12_000_000).step_by(37).map(|i| i as f32 * 1e-6).collect();
         inputs.extend([0.0, -0.0, 1e-30, -1e-30, 40.0, -40.0, f32::MAX, f32::MIN]);
         for level in levels() {
-            let mut output = vec![0f32; inputs.len()];
-            gelu_slice(level, &inputs, &mut output);
+            let mut output = inputs.clone();
+            gelu_in_place(level, &mut output);
             for (&x, &y) in inputs.iter().zip(&output) {
                 let exact = gelu_f64(f64::from(x));
                 let error = (f64::from(y) - exact).abs();
@@ -300,8 +315,8 @@ mod tests {
     #[test]
     fn gelu_passes_non_finite_values_like_the_formula() {
         for level in levels() {
-            let mut output = [0f32; 3];
-            gelu_slice(level, &[f32::NAN, f32::INFINITY, f32::NEG_INFINITY], &mut output);
+            let mut output = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+            gelu_in_place(level, &mut output);
             assert!(output[0].is_nan(), "{level:?}");
             assert_eq!(output[1], f32::INFINITY, "{level:?}");
             // -∞ · Φ(-∞) = -∞ · 0, as `x · (1 + erf(x / √2)) / 2` gives.

@@ -12,7 +12,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::cpu::Level;
-use super::fused::round;
+use super::fused::{round, Epilogue};
 use super::linear::{par_rows, rows_op};
 
 /// Longest input row whose sums fit in i32: 255 · 127 per product.
@@ -32,6 +32,7 @@ pub struct Int8Linear {
     scales: Vec<f32>,
     column_sums: Vec<i32>,
     bias: Vec<f32>,
+    pub(super) epilogue: Epilogue,
 }
 
 impl std::fmt::Debug for Int8Linear {
@@ -129,7 +130,17 @@ impl Int8Linear {
             }
             column_sums.push(sum);
         }
-        Ok(Self { kernel, in_features, out_features, groups, packed, scales, column_sums, bias })
+        Ok(Self {
+            kernel,
+            in_features,
+            out_features,
+            groups,
+            packed,
+            scales,
+            column_sums,
+            bias,
+            epilogue: Epilogue::None,
+        })
     }
 
     /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
@@ -141,6 +152,7 @@ impl Int8Linear {
             &mut output,
             self.out_features,
             self.kernel.tile_rows(),
+            self.epilogue,
             |x, out| self.matmul_rows(x, out),
         );
         output

@@ -54,7 +54,7 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn forward(self, xs: &Tensor) -> candle_core::Result<Tensor> {
+    pub(super) fn forward(self, xs: &Tensor) -> candle_core::Result<Tensor> {
         match self {
             Self::Gelu if xs.device().is_cpu() && xs.dtype() == DType::F32 => {
                 xs.contiguous()?.apply_op1_no_bwd(&fused::Gelu)

@@ -14,6 +14,7 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::cpu::Level;
+use super::fused::Epilogue;
 use super::linear::{par_rows, rows_op};
 
 /// Inputs per pass over a weight block: `DEPTH × 32` floats = 32 KiB, within L1.
@@ -46,6 +47,7 @@ pub struct PackedLinear {
     weight: PackedMatrix,
     /// Padded to whole blocks with 0.
     bias: Vec<f32>,
+    pub(super) epilogue: Epilogue,
 }
 
 impl std::fmt::Debug for PackedLinear {
@@ -284,14 +286,14 @@ impl PackedLinear {
             let bias: Vec<f32> = bias.to_dtype(candle_core::DType::F32)?.to_vec1()?;
             padded_bias[..out_features].copy_from_slice(&bias);
         }
-        Ok(Self { weight, bias: padded_bias })
+        Ok(Self { weight, bias: padded_bias, epilogue: Epilogue::None })
     }
 
     /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
         let (k, n) = (self.weight.inputs, self.weight.outputs);
         let mut output = vec![0f32; input.len() / k * n];
-        par_rows(input, k, &mut output, n, self.weight.kernel.rows(), |x, out| {
+        par_rows(input, k, &mut output, n, self.weight.kernel.rows(), self.epilogue, |x, out| {
             self.weight.multiply(x, k, x.len() / k, Some(&self.bias), out, n)
         });
         output
