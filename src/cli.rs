@@ -383,7 +383,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Trend(args) => trend(&args, &command_line),
         Command::Shift(args) => shift(&args, &command_line),
         Command::Compare(args) => compare(&args, &command_line),
-        Command::Plot(args) => plot_chart(&args),
+        Command::Plot(args) => plot_chart(&args, &command_line),
         Command::Show(args) => show(&args),
         Command::Eval(args) => crate::cli_eval::eval(&args, &command_line, &reporter),
         Command::Train(args) => crate::cli_eval::train(&args, &command_line, &reporter),
@@ -457,8 +457,8 @@ fn compare(args: &CompareArgs, command_line: &[String]) -> Result<()> {
     emit(frame, args.out.as_deref(), &provenance)
 }
 
-fn plot_chart(args: &PlotArgs) -> Result<()> {
-    let (table, _) = pipeline::read_scores(&args.input)?;
+fn plot_chart(args: &PlotArgs, command_line: &[String]) -> Result<()> {
+    let (table, upstream) = pipeline::read_scores(&args.input)?;
     let is_trends = table.column("mean").is_ok() && table.column("period_start").is_ok();
     let trends = if is_trends {
         table
@@ -470,12 +470,19 @@ fn plot_chart(args: &PlotArgs) -> Result<()> {
         Some(path) => Some(pipeline::read_scores(path)?.0),
         None => None,
     };
+    let mut provenance = pipeline::derived_provenance(command_line, &args.input, &upstream)?;
+    if let Some(path) = &args.shifts {
+        provenance
+            .record_input("shifts", path)
+            .map_err(|source| stance::Error::Io { path: path.clone(), source })?;
+    }
     let options = PlotOptions {
         target: args.target.clone(),
         actors: args.actors.clone(),
         title: args.title.clone(),
         width: args.width,
         height: args.height,
+        provenance,
     };
     plot::render_trend_chart(&trends, shifts.as_ref(), &options, &args.out)
         .with_context(|| format!("drawing {}", args.out.display()))?;

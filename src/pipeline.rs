@@ -15,8 +15,7 @@ use crate::model::{self, Model};
 use crate::progress::Reporter;
 use crate::provenance::{sha256_file, Provenance};
 use crate::score::{
-    max_length_for, method_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun,
-    StanceScore,
+    max_length_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun, StanceScore,
 };
 use crate::targets::TargetSet;
 use crate::{Error, Result};
@@ -121,6 +120,9 @@ pub fn score_run(
     }
     let mut provenance = Provenance::for_command(command_line);
     let corpus = read_corpus(&job.corpus, &job.corpus_options)?;
+    if let Some(out) = &run.out {
+        crate::output::check_columns(out, corpus.frame.schema())?;
+    }
     if !corpus.skipped.is_empty() {
         reporter.note(&format!(
             "skipped {} invalid row(s) of {} (--skip-invalid)",
@@ -143,7 +145,7 @@ pub fn score_run(
     let text = corpus.frame.column("text").and_then(|c| c.str()).map_err(Error::Table)?;
     // The corpus reader guarantees non-empty text in every row.
     let texts: Vec<&str> = text.iter().map(|t| t.unwrap_or_default()).collect();
-    let method = method_for(&model, &job.options);
+    let method = job.options.check(&model)?;
     let max_length = max_length_for(&model, &job.options);
     let head_sha256 = match &job.options.head {
         Some(path) => Some(sha256_file(path).map_err(|source| Error::Io { path: path.clone(), source })?),
@@ -547,13 +549,19 @@ fn space_problem(
     })
 }
 
+/// Columns holding dates in the tables `stance` writes (scores, trends, shifts, comparisons).
+const DATE_COLUMNS: [&str; 5] =
+    ["date", "period_start", "period_end", "last_date_before", "gap_change_since"];
+
 /// Reads a scores table written by `stance score` or any other tool (CSV, TSV, NDJSON,
-/// Parquet) for the analysis commands: a text `date` column is parsed as the corpus reader
-/// parses dates (errors name the row and line), an integer or f32 `score` becomes Float64,
-/// and categorical or numeric `actor`/`target`/`label` columns (pandas writes categoricals)
-/// become text.
+/// Parquet) for the analysis commands, or a table they wrote, for `plot`: text date columns
+/// are parsed as the corpus reader parses dates (errors name the row and line), an integer or
+/// f32 `score` becomes Float64, and categorical or numeric `actor`/`target`/`label` columns
+/// (pandas writes categoricals) become text.
 pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
-    let table = load_table(path, &["actor", "target", "date", "label"])?;
+    let mut text_columns = vec!["actor", "target", "label"];
+    text_columns.extend(DATE_COLUMNS);
+    let table = load_table(path, &text_columns)?;
     let mut frame = table.frame;
     for name in ["actor", "target", "label"] {
         if let Ok(column) = frame.column(name) {
@@ -563,11 +571,13 @@ pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
             }
         }
     }
-    if let Ok(date) = frame.column("date") {
-        if date.dtype() == &DataType::String {
-            let (parsed, _) =
-                parse_dates_at(date.as_materialized_series(), path, &table.rows, "date", false)?;
-            frame.replace("date", parsed.into_column()).map_err(Error::Table)?;
+    for name in DATE_COLUMNS {
+        if let Ok(date) = frame.column(name) {
+            if date.dtype() == &DataType::String {
+                let (parsed, _) =
+                    parse_dates_at(date.as_materialized_series(), path, &table.rows, name, false)?;
+                frame.replace(name, parsed.into_column()).map_err(Error::Table)?;
+            }
         }
     }
     if let Ok(score) = frame.column("score") {

@@ -79,6 +79,12 @@ impl Provenance {
         }
     }
 
+    /// Entries as a pretty-printed JSON object of strings: the sidecar of text tables, and
+    /// the metadata of charts.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&self.entries).expect("a map of strings always serializes")
+    }
+
     /// Entries as namespaced (key, value) pairs, ready for a file's metadata.
     pub fn to_namespaced(&self) -> Vec<(String, String)> {
         self.entries.iter().map(|(k, v)| (format!("{KEY_PREFIX}{k}"), v.clone())).collect()

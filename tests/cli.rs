@@ -371,6 +371,60 @@ fn analysis_outputs_carry_provenance_and_plot_reads_them() {
     assert!(show.stdout.contains("input.scores.sha256: "), "{}", show.stdout);
     let svg = std::fs::read_to_string(dir.path().join("c.svg")).unwrap();
     assert!(svg.contains("Kremlin") && svg.contains("Δ +"), "the shift is marked on the chart");
+    // Charts carry their provenance too: the inputs' hashes and the trend table's own.
+    let start = svg.find("<metadata id=\"stance-provenance\">").expect("SVG metadata");
+    let metadata = &svg[start..svg[start..].find("</metadata>").unwrap() + start];
+    for key in [
+        "\"input.scores.sha256\"",
+        "\"input.shifts.sha256\"",
+        "\"upstream.trend_options\"",
+        "\"command_line\"",
+    ] {
+        assert!(metadata.contains(key), "{key} in {metadata}");
+    }
+    let png = std::fs::read(dir.path().join("c.png")).unwrap();
+    let itxt = png.windows(4).position(|w| w == b"iTXt").expect("a PNG text chunk");
+    assert!(png[itxt..].starts_with(b"iTXtstance-provenance\0"));
+}
+
+/// What `stance` writes as CSV, TSV or NDJSON it reads back: trends (text dates), a shifts table
+/// with no rows (only a header in CSV, nothing at all in NDJSON), and a trends table whose
+/// confidence bounds are all empty.
+#[test]
+fn plot_reads_tables_written_in_every_text_format() {
+    let dir = with_corpus("scores.csv", synthetic_scores().as_bytes());
+    // Flat scores: no shift survives.
+    std::fs::write(
+        dir.path().join("flat.csv"),
+        "actor,date,target,score\nA,2025-01-01,t,0.5\nA,2025-01-09,t,0.5\n",
+    )
+    .unwrap();
+    for ext in ["csv", "tsv", "ndjson"] {
+        let (trends, shifts, empty) =
+            (format!("trends.{ext}"), format!("shifts.{ext}"), format!("none.{ext}"));
+        for args in [
+            vec!["trend", "scores.csv", "--out", &trends],
+            vec!["shift", "scores.csv", "--permutations", "499", "--out", &shifts],
+            vec!["shift", "flat.csv", "--permutations", "99", "--out", &empty],
+            vec!["plot", &trends, "--target", "peace negotiations", "--shifts", &shifts, "--out", "c.svg"],
+            vec!["plot", &trends, "--target", "peace negotiations", "--shifts", &empty, "--out", "d.svg"],
+        ] {
+            let out = stance(dir.path(), &args);
+            assert_eq!(out.code, 0, "{args:?}: {}", out.transcript());
+        }
+        let svg = std::fs::read_to_string(dir.path().join("c.svg")).unwrap();
+        assert!(svg.contains("Δ +"), "{ext}: the shift is marked on the chart");
+        let svg = std::fs::read_to_string(dir.path().join("d.svg")).unwrap();
+        assert!(svg.contains("Kremlin") && !svg.contains("Δ "), "{ext}: lines, no shift");
+    }
+    std::fs::write(
+        dir.path().join("open.csv"),
+        "actor,target,period_start,period_end,mean,ci_low,ci_high\n\
+        A,t,2025-01-01,2025-01-31,0.2,,\nA,t,2025-02-01,2025-02-28,0.4,,\n",
+    )
+    .unwrap();
+    let out = stance(dir.path(), &["plot", "open.csv", "--target", "t", "--out", "e.svg"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
 }
 
 #[test]

@@ -172,9 +172,11 @@ fn scores(df: &DataFrame) -> Result<Vec<f64>, AnalysisError> {
         .collect()
 }
 
-/// Stance class per row from `label` if present, else from the argmax of `p_favor`,
-/// `p_against`, `p_none` if all three are present, else none. Missing labels or probabilities
-/// leave that row out of the shares.
+/// Stance class per row from `label` if present and every value in it is a stance label,
+/// else from the argmax of `p_favor`, `p_against`, `p_none` if all three are present, else
+/// none. Missing labels or probabilities leave that row out of the shares. Another tool's
+/// `label` column (`positive`, `1`) only costs the shares, with a warning: the analyses
+/// need `score` alone.
 fn stance_labels(df: &DataFrame) -> Result<Vec<Option<Stance>>, AnalysisError> {
     let height = df.height();
     let has = |name: &str| df.schema().contains(name);
@@ -182,16 +184,16 @@ fn stance_labels(df: &DataFrame) -> Result<Vec<Option<Stance>>, AnalysisError> {
         const EXPECTED: &str = "a text (String) column of stance labels";
         let col = column(df, "label", EXPECTED)?;
         let values = col.str().map_err(|_| wrong_type(col, EXPECTED))?;
-        return values
-            .iter()
-            .enumerate()
-            .map(|(row, v)| match v {
-                None => Ok(None),
-                Some(text) => Stance::parse(text)
-                    .map(Some)
-                    .ok_or_else(|| AnalysisError::UnknownLabel { row: row + 1, value: text.to_owned() }),
-            })
-            .collect();
+        let unknown = values.iter().enumerate().find(|(_, v)| v.is_some_and(|v| Stance::parse(v).is_none()));
+        match unknown {
+            None => return Ok(values.iter().map(|v| v.and_then(Stance::parse)).collect()),
+            Some((row, value)) => tracing::warn!(
+                "column `label`, row {}: `{}` is not a stance label (favor, against, none); \
+                 stance shares come from p_favor/p_against/p_none if present, else stay empty",
+                row + 1,
+                value.unwrap_or_default()
+            ),
+        }
     }
     if !(has("p_favor") && has("p_against") && has("p_none")) {
         return Ok(vec![None; height]);
@@ -272,11 +274,25 @@ mod tests {
             .unwrap();
         let e = read(&df, &["actor"], false).unwrap_err().to_string();
         assert!(e.contains("`date`") && e.contains("Date or Datetime"), "{e}");
+    }
 
+    #[test]
+    fn labels_of_another_tool_give_way_to_probabilities() {
         let mut df = frame();
+        df.with_column(Series::new("label".into(), [Some("favor"), Some("AGAINST"), None]).into()).unwrap();
+        let s = read(&df, &["actor"], true).unwrap();
+        let labels: Vec<_> = s.obs.iter().map(|o| o.label).collect();
+        assert_eq!(labels, [Some(Stance::Favor), Some(Stance::Against), None]);
+
         df.with_column(Series::new("label".into(), ["favor", "AGAINST", "maybe"]).into()).unwrap();
-        let e = read(&df, &["actor"], true).unwrap_err().to_string();
-        assert!(e.contains("row 3") && e.contains("`maybe`"), "{e}");
+        let s = read(&df, &["actor"], true).unwrap();
+        assert!(s.obs.iter().all(|o| o.label.is_none()));
+        df.with_column(Series::new("p_favor".into(), [0.2f32, 0.5, 0.1]).into()).unwrap();
+        df.with_column(Series::new("p_against".into(), [0.7f32, 0.4, 0.1]).into()).unwrap();
+        df.with_column(Series::new("p_none".into(), [0.1f32, 0.1, 0.8]).into()).unwrap();
+        let s = read(&df, &["actor"], true).unwrap();
+        let labels: Vec<_> = s.obs.iter().map(|o| o.label).collect();
+        assert_eq!(labels, [Some(Stance::Against), Some(Stance::Favor), Some(Stance::None)]);
     }
 
     #[test]

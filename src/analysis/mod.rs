@@ -37,8 +37,6 @@ pub enum AnalysisError {
     Null { column: String, row: usize, expected: &'static str },
     #[error("column `score`, row {row}: {value} is not a number in [-1, 1]")]
     ScoreOutOfRange { row: usize, value: f64 },
-    #[error("column `label`, row {row}: `{value}` is not a stance label; expected favor, against or none")]
-    UnknownLabel { row: usize, value: String },
     #[error("column `{column}`, row {row}: the date is outside the supported calendar")]
     DateOutOfRange { column: String, row: usize },
     #[error("unknown period `{0}`: expected day, week, month or quarter")]

@@ -255,17 +255,46 @@ fn string_column(name: &str, values: &[Option<Cow<str>>]) -> Column {
     builder.finish().into_column()
 }
 
-/// The narrowest of Int64, Float64, Boolean, String that holds every value.
+/// An integer written as a program writes it: it fits i64 and has no `+` or leading zeros
+/// (`007`, `+4930…` are codes, whose text matters, more often than numbers).
+fn canonical_integer(v: &str) -> bool {
+    v.parse::<i64>().is_ok_and(|n| n.to_string() == v)
+}
+
+/// A decimal with a fraction or an exponent, written as programs write them:
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`. Not `inf`/`nan`, which Rust would parse.
+fn plain_decimal(v: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = v.strip_prefix('-').unwrap_or(v);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = match mantissa.split_once('.') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (mantissa, None),
+    };
+    digits(whole)
+        && (whole == "0" || !whole.starts_with('0'))
+        && fraction.is_none_or(digits)
+        && exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)))
+        && (fraction.is_some() || exponent.is_some())
+}
+
+/// The narrowest of Int64, Float64, Boolean, String that holds every value as written: a
+/// column is numeric only when every value is a [`canonical_integer`] (Int64) or that or a
+/// [`plain_decimal`] (Float64), so identifiers such as `007` or a 21-digit number pass
+/// through as their text.
 fn inferred_column(name: &str, values: &[Option<Cow<str>>]) -> Column {
     let present = || values.iter().flatten();
     if present().next().is_none() {
         return string_column(name, values);
     }
-    if present().all(|v| v.parse::<i64>().is_ok()) {
+    if present().all(|v| canonical_integer(v)) {
         let parsed = values.iter().map(|v| v.as_ref().and_then(|v| v.parse::<i64>().ok()));
         return Int64Chunked::from_iter_options(name.into(), parsed).into_column();
     }
-    if present().all(|v| v.parse::<f64>().is_ok()) {
+    if present().all(|v| canonical_integer(v) || plain_decimal(v)) {
         let parsed = values.iter().map(|v| v.as_ref().and_then(|v| v.parse::<f64>().ok()));
         return Float64Chunked::from_iter_options(name.into(), parsed).into_column();
     }
@@ -345,7 +374,9 @@ mod tests {
 
     #[test]
     fn types_are_inferred_except_for_text_columns() {
-        let text = "id,n,f,b,s,empty\n007,1,1.5,true,x,\n10,-2,2,FALSE,3,\n";
+        let text = "id,n,f,b,s,empty,zip,phone,big,e\n\
+                    007,1,1.5,true,x,,01234,+4930,123456789012345678901,1e-3\n\
+                    10,-2,2,FALSE,3,,10115,4930,1,-2.5E+2\n";
         let (frame, _) = parse(text, b',').unwrap();
         let dtypes: Vec<DataType> = frame.dtypes();
         assert_eq!(
@@ -356,10 +387,19 @@ mod tests {
                 DataType::Float64,
                 DataType::Boolean,
                 DataType::String,
-                DataType::String
+                DataType::String,
+                DataType::String,
+                DataType::String,
+                DataType::String,
+                DataType::Float64,
             ]
         );
         assert_eq!(strings(&frame, "id"), vec![Some("007".into()), Some("10".into())]);
+        assert_eq!(strings(&frame, "zip"), vec![Some("01234".into()), Some("10115".into())]);
+        assert_eq!(strings(&frame, "phone"), vec![Some("+4930".into()), Some("4930".into())]);
+        assert_eq!(strings(&frame, "big"), vec![Some("123456789012345678901".into()), Some("1".into())]);
+        let e: Vec<Option<f64>> = frame.column("e").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(e, vec![Some(0.001), Some(-250.0)]);
     }
 
     #[test]

@@ -216,6 +216,8 @@ pub enum CorpusError {
     #[error("{path}: column {column:?} has type {dtype}; expected {expected}")]
     ColumnType { path: PathBuf, column: String, dtype: DataType, expected: &'static str },
 
+    #[error("{path}: {at}, column {column:?}: found {found}; expected text")]
+    NestedValue { path: PathBuf, at: Location, column: String, found: &'static str },
     #[error("{path}: {at}, column {column:?}: empty or whitespace-only text")]
     EmptyText { path: PathBuf, at: Location, column: String },
 

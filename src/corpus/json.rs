@@ -10,10 +10,15 @@ use polars::prelude::*;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::error::CorpusError;
+use super::error::{CorpusError, Location};
 
-/// Parses one JSON object per line into a frame and the line each row starts on.
-pub(super) fn read(text: &str, path: &Path) -> Result<(DataFrame, Vec<usize>), CorpusError> {
+/// Parses one JSON object per line into a frame and the line each row starts on. An array or
+/// object in a column named in `text_columns` is an error: its JSON text is not a statement.
+pub(super) fn read(
+    text: &str,
+    path: &Path,
+    text_columns: &[&str],
+) -> Result<(DataFrame, Vec<usize>), CorpusError> {
     let bytes = text.as_bytes();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Object>();
     let mut names: Vec<String> = Vec::new();
@@ -43,6 +48,15 @@ pub(super) fn read(text: &str, path: &Path) -> Result<(DataFrame, Vec<usize>), C
         line += bytes.get(pos..end).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
         pos = end;
         for (key, value) in object.0 {
+            let nested = match value {
+                Value::Array(_) => Some("an array"),
+                Value::Object(_) => Some("an object"),
+                _ => None,
+            };
+            if let Some(found) = nested.filter(|_| text_columns.contains(&key.as_str())) {
+                let at = Location::Row { row: row + 1, line: Some(lines[row]) };
+                return Err(CorpusError::NestedValue { path: path.to_owned(), at, column: key, found });
+            }
             let i = *index.entry(key).or_insert_with_key(|key| {
                 names.push(key.clone());
                 columns.push(vec![None; row]);
@@ -156,7 +170,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<(DataFrame, Vec<usize>), CorpusError> {
-        read(text, Path::new("c.jsonl"))
+        read(text, Path::new("c.jsonl"), &["text"])
     }
 
     #[test]
@@ -194,6 +208,18 @@ mod tests {
         let n: Vec<Option<i64>> = frame.column("n").unwrap().i64().unwrap().iter().collect();
         assert_eq!(n, vec![Some(1), Some(2), None]);
         assert_eq!(frame.column("x").unwrap().f64().unwrap().get(1), Some(2.5));
+    }
+
+    #[test]
+    fn nested_text_is_refused_with_its_row_and_line() {
+        for (value, found) in [("[\"a\", \"b\"]", "an array"), ("{\"en\": \"Peace\"}", "an object")] {
+            let text = format!("{{\"text\": \"fine\"}}\n\n{{\"id\": 2, \"text\": {value}}}\n");
+            let err = parse(&text).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("c.jsonl: row 2 (line 3), column \"text\": found {found}; expected text")
+            );
+        }
     }
 
     #[test]

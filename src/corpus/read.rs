@@ -91,8 +91,10 @@ pub fn read_table(path: &Path) -> Result<(DataFrame, Provenance), CorpusError> {
 ///
 /// CSV/TSV: the first non-blank line is the header; an empty header name becomes
 /// `column_N` (N counting fields from 1); blank lines are skipped; empty fields are null.
-/// Other columns become Int64 when every value is an integer, else Float64 when every value
-/// is a number, else Boolean when every value is `true`/`false` (any case), else String.
+/// Other columns become Int64 when every value is an integer as programs write them (no `+`,
+/// no leading zeros, fits 64 bits), else Float64 when every value is such an integer or a
+/// decimal (`-1.5`, `2e-3`), else Boolean when every value is `true`/`false` (any case), else
+/// String: text that a number would not give back unchanged, such as `007`, stays text.
 /// Fields may be quoted with `"` (a quote inside is doubled); quoted fields may hold
 /// separators and line breaks, CRLF inside them becomes LF.
 ///
@@ -108,10 +110,15 @@ pub fn load_table(path: &Path, text_columns: &[&str]) -> Result<Table, CorpusErr
         return Ok(Table { frame, provenance, format, rows: RowLines::unknown() });
     }
     let text = decode(&bytes, path)?;
+    // NDJSON has no header: a file without objects is a table without rows, which is how one
+    // is written. CSV and TSV need their header line.
+    if text.trim().is_empty() && format != InputFormat::Ndjson {
+        return Err(CorpusError::Empty { path: path.to_owned() });
+    }
     let (frame, lines) = match format {
         InputFormat::Csv => csv::read(text, b',', path, text_columns)?,
         InputFormat::Tsv => csv::read(text, b'\t', path, text_columns)?,
-        _ => json::read(text, path)?,
+        _ => json::read(text, path, text_columns)?,
     };
     let provenance = read_sidecar(&provenance_sidecar(path))?;
     Ok(Table { frame, provenance, format, rows: RowLines::known(lines) })
@@ -133,9 +140,6 @@ fn decode<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a str, CorpusError> {
             source,
         }
     })?;
-    if text.trim().is_empty() {
-        return Err(CorpusError::Empty { path: path.to_owned() });
-    }
     Ok(text)
 }
 
@@ -213,17 +217,16 @@ mod tests {
     #[test]
     fn empty_files() {
         let dir = tempfile::tempdir().unwrap();
-        for (name, bytes) in [
-            ("a.csv", &b""[..]),
-            ("b.csv", b"\xEF\xBB\xBF"),
-            ("c.tsv", b" \r\n\n"),
-            ("d.jsonl", b"\n\n"),
-            ("e.parquet", b""),
-        ] {
+        for (name, bytes) in
+            [("a.csv", &b""[..]), ("b.csv", b"\xEF\xBB\xBF"), ("c.tsv", b" \r\n\n"), ("e.parquet", b"")]
+        {
             let path = write(&dir, name, bytes);
             let err = read_table(&path).unwrap_err();
             assert_eq!(err.to_string(), format!("{} is empty", path.display()));
         }
+        let path = write(&dir, "d.jsonl", b"\n\n");
+        let (frame, _) = read_table(&path).unwrap();
+        assert_eq!(frame.shape(), (0, 0));
     }
 
     #[test]

@@ -91,9 +91,13 @@ impl Confusion {
         mean_defined(Stance::ALL.iter().map(|&s| self.class(s).f1))
     }
 
-    /// SemEval-2016's F_avg: mean of F1(favor) and F1(against).
+    /// SemEval-2016's F_avg as its official script (`eval.pl`) computes it: the mean of
+    /// F1(favor) and F1(against), a class neither present nor predicted counting as 0 (the
+    /// script's P = R = F = 0), so the sum is always halved. `None` when neither class is
+    /// present or predicted.
     pub fn f_avg(&self) -> Option<f64> {
-        mean_defined([Stance::Favor, Stance::Against].iter().map(|&s| self.class(s).f1))
+        let f1 = [Stance::Favor, Stance::Against].map(|s| self.class(s).f1);
+        f1.iter().any(Option::is_some).then(|| f1.iter().map(|f| f.unwrap_or(0.0)).sum::<f64>() / 2.0)
     }
 }
 
@@ -299,6 +303,13 @@ mod tests {
         let c = Confusion::from_labels(&[F, A], &[A, A]);
         assert_eq!(c.class(F).precision, None);
         close(c.class(F).f1, 0.0);
+
+        // No favor in gold or predictions: F1(favor) is undefined, and F_avg counts it as 0,
+        // as SemEval's eval.pl does (a per-target breakdown can lack a class).
+        let c = Confusion::from_labels(&[A, A, N, N], &[A, N, N, N]);
+        assert_eq!(c.class(F).f1, None);
+        // against: TP 1, FN 1 → 2/3.
+        close(c.f_avg(), (2.0 / 3.0) / 2.0);
     }
 
     #[test]

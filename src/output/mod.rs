@@ -47,6 +47,10 @@ pub enum OutputError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "{path}: {format} cannot hold column {column:?} of type {dtype}; write .parquet or .ndjson instead"
+    )]
+    Unrepresentable { path: PathBuf, format: &'static str, column: String, dtype: DataType },
     #[error("cannot encode the table for {path}")]
     Encode {
         path: PathBuf,
@@ -65,26 +69,32 @@ pub fn provenance_sidecar(path: &Path) -> PathBuf {
 /// Writes `df` to `path` in the format its extension names, with `provenance`.
 ///
 /// Parquet carries provenance in its key-value metadata; CSV/TSV/NDJSON get a
-/// `<file>.provenance.json` sidecar. Both files are written under temporary names first.
+/// `<file>.provenance.json` sidecar. Both files are written in full under temporary names
+/// first; the old sidecar goes before the new table is renamed into place, so that a run
+/// killed between the two renames leaves a table without provenance, never one beside the
+/// provenance of the table it replaced.
 pub fn write_table(df: &mut DataFrame, path: &Path, provenance: &Provenance) -> Result<(), OutputError> {
     let format = TableFormat::from_path(path)?;
-    write_atomically(path, |file| encode(df, format, provenance, file))?;
-    if format != TableFormat::Parquet {
-        let sidecar = provenance_sidecar(path);
-        let json: serde_json::Map<String, serde_json::Value> =
-            provenance.iter().map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned()))).collect();
-        write_atomically(&sidecar, |file| {
-            serde_json::to_writer_pretty(&mut *file, &json).map_err(std::io::Error::from)?;
-            file.write_all(b"\n")?;
-            Ok::<(), std::io::Error>(())
-        })?;
+    let table = Staged::write(path, |file| encode(df, format, provenance, file))?;
+    if format == TableFormat::Parquet {
+        return table.commit();
     }
-    Ok(())
+    let sidecar_path = provenance_sidecar(path);
+    let sidecar = Staged::write(&sidecar_path, |file| writeln!(file, "{}", provenance.to_json()))?;
+    match std::fs::remove_file(&sidecar_path) {
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+            return Err(OutputError::Io { path: sidecar_path, source })
+        }
+        _ => {}
+    }
+    table.commit()?;
+    sidecar.commit()
 }
 
-/// Writes `bytes` to `path` through a temporary file renamed into place, like [`write_table`].
+/// Writes `bytes` to `path` through a temporary file renamed into place, like [`write_table`]:
+/// on any failure `path` is left as it was.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
-    write_atomically(path, |file| file.write_all(bytes))
+    Staged::write(path, |file| file.write_all(bytes))?.commit()
 }
 
 fn encode(
@@ -137,19 +147,25 @@ impl From<PolarsError> for WriteFailure {
     }
 }
 
-/// Runs `fill` on a temporary file next to `path`, syncs it, and renames it to `path`.
-/// On any failure the temporary file is removed and `path` is left as it was.
-fn write_atomically<E>(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
-) -> Result<(), OutputError>
-where
-    E: Into<WriteFailure>,
-{
-    let tmp = temp_path(path);
-    let io_error = |source| OutputError::Io { path: path.to_owned(), source };
-    let result = (|| {
-        let file = File::create(&tmp).map_err(io_error)?;
+/// A file written in full and synced under a temporary name next to its destination: renamed
+/// into place by `commit`, removed if dropped before.
+struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    fn write<E>(
+        path: &Path,
+        fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+    ) -> Result<Self, OutputError>
+    where
+        E: Into<WriteFailure>,
+    {
+        let staged = Self { tmp: temp_path(path), path: path.to_owned(), committed: false };
+        let io_error = |source| OutputError::Io { path: path.to_owned(), source };
+        let file = File::create(&staged.tmp).map_err(io_error)?;
         let mut writer = BufWriter::new(file);
         fill(&mut writer).map_err(|e| match e.into() {
             WriteFailure::Io(source) => OutputError::Io { path: path.to_owned(), source },
@@ -157,12 +173,23 @@ where
         })?;
         let file = writer.into_inner().map_err(|e| io_error(e.into_error()))?;
         file.sync_all().map_err(io_error)?;
-        std::fs::rename(&tmp, path).map_err(io_error)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        Ok(staged)
     }
-    result
+
+    fn commit(mut self) -> Result<(), OutputError> {
+        std::fs::rename(&self.tmp, &self.path)
+            .map_err(|source| OutputError::Io { path: self.path.clone(), source })?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Fails early, before any long work, when `path` cannot be written: an unknown extension,
@@ -180,6 +207,25 @@ pub fn probe_writable(path: &Path) -> Result<(), OutputError> {
     let tmp = temp_path(path);
     File::create(&tmp).map_err(|source| OutputError::Io { path: path.to_owned(), source })?;
     std::fs::remove_file(&tmp).map_err(|source| OutputError::Io { path: path.to_owned(), source })
+}
+
+/// Fails early, before any long work, when the format of `path` cannot hold a column of
+/// `schema` (CSV and TSV hold no lists or structs).
+pub fn check_columns(path: &Path, schema: &Schema) -> Result<(), OutputError> {
+    let format = match TableFormat::from_path(path)? {
+        TableFormat::Csv => "CSV",
+        TableFormat::Tsv => "TSV",
+        TableFormat::Parquet | TableFormat::Ndjson => return Ok(()),
+    };
+    match schema.iter().find(|(_, dtype)| dtype.is_nested()) {
+        Some((column, dtype)) => Err(OutputError::Unrepresentable {
+            path: path.to_owned(),
+            format,
+            column: column.to_string(),
+            dtype: dtype.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Removes the temporary files that killed writes of `path` by other processes left in its
@@ -209,4 +255,66 @@ pub fn remove_stale_temp_files(path: &Path) -> Result<(), OutputError> {
 fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provenance(run: &str) -> Provenance {
+        let mut provenance = Provenance::default();
+        provenance.set("run", run);
+        provenance
+    }
+
+    fn files(folder: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn formats_without_nested_types_are_refused_up_front() {
+        let list = Series::new("tags".into(), [Series::new("".into(), ["a", "b"])]);
+        let frame =
+            DataFrame::new(1, vec![Series::new("text".into(), ["x"]).into_column(), list.into_column()])
+                .unwrap();
+        let err = check_columns(Path::new("out/scores.csv"), frame.schema()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "out/scores.csv: CSV cannot hold column \"tags\" of type list[str]; write .parquet or .ndjson instead"
+        );
+        for fine in ["scores.parquet", "scores.ndjson"] {
+            check_columns(Path::new(fine), frame.schema()).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_table_and_its_sidecar_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scores.csv");
+        let mut first = df!("score" => [0.5f64]).unwrap();
+        write_table(&mut first, &path, &provenance("first")).unwrap();
+        let (table, sidecar) =
+            (std::fs::read(&path).unwrap(), std::fs::read_to_string(provenance_sidecar(&path)).unwrap());
+        assert!(sidecar.contains("\"first\""), "{sidecar}");
+
+        // CSV cannot hold a list column: encoding fails after the temporary file was created.
+        let list = Series::new("tags".into(), [Series::new("".into(), ["a", "b"])]);
+        let mut unwritable = DataFrame::new(1, vec![list.into_column()]).unwrap();
+        let err = write_table(&mut unwritable, &path, &provenance("second")).unwrap_err();
+        assert!(matches!(err, OutputError::Encode { .. }), "{err:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), table);
+        assert_eq!(std::fs::read_to_string(provenance_sidecar(&path)).unwrap(), sidecar);
+        assert_eq!(files(dir.path()), ["scores.csv", "scores.csv.provenance.json"]);
+
+        let mut second = df!("score" => [-0.25f64]).unwrap();
+        write_table(&mut second, &path, &provenance("second")).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().contains("-0.25"));
+        assert!(std::fs::read_to_string(provenance_sidecar(&path)).unwrap().contains("\"second\""));
+        assert_eq!(files(dir.path()), ["scores.csv", "scores.csv.provenance.json"]);
+    }
 }

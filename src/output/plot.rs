@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error as StdError;
 use std::fmt;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -26,7 +25,8 @@ use plotters::style::{
 };
 use polars::prelude::{Column, DataFrame, DataType, PolarsError};
 
-use super::{write_atomically, OutputError};
+use super::{write_file, OutputError};
+use crate::provenance::Provenance;
 
 /// What to draw and how large.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,14 @@ pub struct PlotOptions {
     /// Figure size in CSS pixels. PNG output has [`PNG_DENSITY`] device pixels per CSS pixel.
     pub width: u32,
     pub height: u32,
+    /// Embedded in the chart, as JSON, when not empty: an SVG `<metadata>` element, a PNG
+    /// `iTXt` chunk, both under the keyword [`PROVENANCE_KEYWORD`].
+    pub provenance: Provenance,
 }
+
+/// The id of the SVG `<metadata>` element and the keyword of the PNG text chunk that hold a
+/// chart's provenance.
+pub const PROVENANCE_KEYWORD: &str = "stance-provenance";
 
 impl PlotOptions {
     /// Options for `target` with every actor, the default title and the default size.
@@ -51,6 +58,7 @@ impl PlotOptions {
             title: None,
             width: DEFAULT_WIDTH,
             height: DEFAULT_HEIGHT,
+            provenance: Provenance::default(),
         }
     }
 }
@@ -181,12 +189,12 @@ pub fn render_trend_chart(
     let chart = Chart::lay_out(&series, &shift_marks, &title, f64::from(width), f64::from(height))?;
     match format {
         ImageFormat::Svg => {
-            let svg = render_svg(&chart, width, height)?;
-            write_atomically(out, |file| file.write_all(svg.as_bytes()))?;
+            let svg = with_metadata(render_svg(&chart, width, height)?, &options.provenance);
+            write_file(out, svg.as_bytes())?;
         }
         ImageFormat::Png => {
-            let png = render_png(&chart, width, height, out)?;
-            write_atomically(out, |file| file.write_all(&png))?;
+            let png = render_png(&chart, width, height, &options.provenance, out)?;
+            write_file(out, &png)?;
         }
     }
     Ok(())
@@ -300,6 +308,10 @@ fn read_trends(df: &DataFrame, options: &PlotOptions) -> Result<Vec<ActorSeries>
 }
 
 fn read_shifts(df: &DataFrame, target: &str, series: &[ActorSeries]) -> Result<Vec<ShiftMark>, PlotError> {
+    // No shift survived: a CSV or NDJSON file of no rows says nothing of its columns' types.
+    if df.height() == 0 {
+        return Ok(Vec::new());
+    }
     let targets = strings(df, SHIFTS, "target")?;
     let actors = strings(df, SHIFTS, "actor")?;
     let dates = days(df, SHIFTS, "date")?;
@@ -376,7 +388,11 @@ fn days(df: &DataFrame, table: &'static str, name: &'static str) -> Result<Vec<O
 fn floats(df: &DataFrame, table: &'static str, name: &'static str) -> Result<Vec<Option<f64>>, PlotError> {
     const EXPECTED: &str = "a number";
     let col = column(df, table, name, EXPECTED)?;
-    if !col.dtype().is_primitive_numeric() && col.dtype() != &DataType::Null {
+    // A CSV column with no value at all reads as text.
+    if col.null_count() == col.len() {
+        return Ok(vec![None; col.len()]);
+    }
+    if !col.dtype().is_primitive_numeric() {
         return Err(PlotError::ColumnType {
             table,
             column: name,
@@ -1313,7 +1329,28 @@ fn render_svg(chart: &Chart, width: u32, height: u32) -> Result<String, PlotErro
     Ok(svg)
 }
 
-fn render_png(chart: &Chart, width: u32, height: u32, out: &Path) -> Result<Vec<u8>, PlotError> {
+/// `svg` with `provenance` in a `<metadata>` element first inside the root element.
+fn with_metadata(mut svg: String, provenance: &Provenance) -> String {
+    if provenance.is_empty() {
+        return svg;
+    }
+    let escaped = provenance.to_json().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let metadata = format!("\n<metadata id=\"{PROVENANCE_KEYWORD}\">{escaped}</metadata>");
+    if let Some(end_of_root) =
+        svg.find("<svg").and_then(|start| svg[start..].find('>').map(|end| start + end + 1))
+    {
+        svg.insert_str(end_of_root, &metadata);
+    }
+    svg
+}
+
+fn render_png(
+    chart: &Chart,
+    width: u32,
+    height: u32,
+    provenance: &Provenance,
+    out: &Path,
+) -> Result<Vec<u8>, PlotError> {
     let render_bytes = |factor: u32| u64::from(width * factor) * u64::from(height * factor) * 3;
     let supersample =
         (1..=SUPERSAMPLE).rev().find(|&s| render_bytes(PNG_DENSITY * s) <= MAX_RENDER_BYTES).unwrap_or(1);
@@ -1341,6 +1378,9 @@ fn render_png(chart: &Chart, width: u32, height: u32, out: &Path) -> Result<Vec<
             yppu: per_metre,
             unit: png::Unit::Meter,
         }));
+        if !provenance.is_empty() {
+            encoder.add_itxt_chunk(PROVENANCE_KEYWORD.to_owned(), provenance.to_json()).map_err(encode)?;
+        }
         let mut writer = encoder.write_header().map_err(encode)?;
         writer.write_image_data(&pixels).map_err(encode)?;
         writer.finish().map_err(encode)?;

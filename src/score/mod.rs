@@ -114,6 +114,10 @@ pub enum ScoreError {
     Head(#[from] head::HeadError),
     #[error("a stance head (--head) scores with the embedding method, not --method {method}")]
     HeadNeedsEmbedding { method: &'static str },
+    #[error("--label-map applies to the classifier method, not --method {method}")]
+    LabelMapNeedsClassifier { method: &'static str },
+    #[error("--temperature must be a positive number, not {0}")]
+    Temperature(f32),
     #[error("scoring was stopped on request")]
     Interrupted,
 }
@@ -191,12 +195,40 @@ pub fn default_method(model: &Model) -> Method {
 }
 
 /// The method `options` score with on `model`: the one asked for, else the embedding method
-/// when a stance head is given, else [`default_method`].
+/// when a stance head is given, else the classifier when a label map is, else
+/// [`default_method`].
 pub fn method_for(model: &Model, options: &ScoreOptions) -> Method {
     match (options.method, &options.head) {
         (Some(method), _) => method,
         (None, Some(_)) => Method::Embedding,
+        (None, None) if !options.label_map.is_empty() => Method::Classifier,
         (None, None) => default_method(model),
+    }
+}
+
+impl ScoreOptions {
+    /// Checks these options against `model` before any work is done, so that a run does not
+    /// find them wrong after hours of scoring; returns the method they score with.
+    pub fn check(&self, model: &Model) -> Result<Method, ScoreError> {
+        if self.batch_size == 0 {
+            return Err(ScoreError::ZeroBatchSize);
+        }
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(ScoreError::Temperature(self.temperature));
+        }
+        let method = method_for(model, self);
+        if self.head.is_some() && method != Method::Embedding {
+            return Err(ScoreError::HeadNeedsEmbedding { method: method.as_str() });
+        }
+        if !self.label_map.is_empty() && method != Method::Classifier {
+            return Err(ScoreError::LabelMapNeedsClassifier { method: method.as_str() });
+        }
+        // The rules that turn outputs into stances, built once here for their checks alone.
+        match method {
+            Method::Nli => NliRule::new(model, self.per_hypothesis).map(|_| method),
+            Method::Classifier => ClassifierRule::new(model, &self.label_map).map(|_| method),
+            Method::Embedding => Ok(method),
+        }
     }
 }
 
@@ -303,16 +335,10 @@ pub fn score_pairs(
     options: &ScoreOptions,
     reporter: &dyn Reporter,
 ) -> Result<PairScores, ScoreError> {
-    if options.batch_size == 0 {
-        return Err(ScoreError::ZeroBatchSize);
-    }
+    let method = options.check(model)?;
     let n_targets = targets.targets.len();
     assert_eq!(wanted.len(), texts.len() * n_targets, "one flag per statement × target");
-    let method = method_for(model, options);
     if let Some(path) = &options.head {
-        if method != Method::Embedding {
-            return Err(ScoreError::HeadNeedsEmbedding { method: method.as_str() });
-        }
         // The head scores every pair of these texts; the unwanted ones are dropped.
         let run = head::score_with_head(texts, targets, model, options, path, reporter)?;
         let scores = run.scores.into_iter().zip(wanted).map(|(s, &w)| w.then_some(s)).collect();

@@ -21,7 +21,8 @@ pub const SCORE_COLUMNS: [&str; 11] = [
 ];
 
 /// Joins `corpus` (one row per statement, as read) with `run`: every corpus row repeated once
-/// per target, in corpus order, with the score columns first and the corpus's other columns
+/// per target, in corpus order, with the score columns first (`actor` and `date` empty when
+/// the corpus has none) and the corpus's other columns
 /// (text included) after them, untouched; an input column whose name a score column takes is
 /// kept as `input_<name>`.
 pub fn scores_frame(corpus: &DataFrame, targets: &TargetSet, run: &ScoreRun) -> PolarsResult<DataFrame> {
@@ -44,9 +45,12 @@ pub fn scores_frame(corpus: &DataFrame, targets: &TargetSet, run: &ScoreRun) -> 
     let own = |name: &str| SCORE_COLUMNS.contains(&name) || (name == "mentioned" && run.mentioned.is_some());
 
     let mut columns: Vec<Column> = Vec::with_capacity(repeated.width() + 8);
-    for name in ["id", "actor", "date"] {
-        if let Ok(c) = repeated.column(name) {
-            columns.push(c.clone());
+    // Every scores table has the same leading columns: a corpus without actors or dates gets
+    // them empty, so tables from different corpora line up.
+    for (name, missing) in [("id", DataType::String), ("actor", DataType::String), ("date", DataType::Date)] {
+        match repeated.column(name) {
+            Ok(c) => columns.push(c.clone()),
+            Err(_) => columns.push(Column::full_null(name.into(), height, &missing)),
         }
     }
     columns.push(Column::new("target".into(), target));
@@ -65,12 +69,60 @@ pub fn scores_frame(corpus: &DataFrame, targets: &TargetSet, run: &ScoreRun) -> 
         if ["id", "actor", "date"].contains(&name) {
             continue;
         }
-        // An input column named like a score column (a gold `label`, say) is kept, renamed.
+        // An input column named like a score column (a gold `label`, say) is kept, renamed
+        // (again while the new name is taken too).
         if own(name) {
-            columns.push(c.clone().with_name(format!("input_{name}").into()));
+            let mut renamed = format!("input_{name}");
+            while own(&renamed) || corpus.schema().contains(&renamed) {
+                renamed.insert_str(0, "input_");
+            }
+            columns.push(c.clone().with_name(renamed.into()));
         } else {
             columns.push(c.clone());
         }
     }
     DataFrame::new(height, columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::{Method, StanceScore};
+    use crate::targets::Templates;
+
+    #[test]
+    fn a_corpus_of_text_alone_gets_the_full_schema() {
+        let corpus = df!(
+            "id" => ["a", "b"],
+            "text" => ["Peace now.", "No talks."],
+            "label" => ["favor", "against"],
+            "input_label" => ["pro", "anti"],
+        )
+        .unwrap();
+        let targets =
+            TargetSet::from_names(&["talks".to_owned(), "sanctions".to_owned()], Templates::default())
+                .unwrap();
+        let score = |favor| StanceScore { probs: [favor, 0.25, 0.75 - favor], truncated: false, n_chunks: 1 };
+        let run = ScoreRun {
+            scores: vec![score(0.5), score(0.25), score(0.0), score(0.75)],
+            n_targets: 2,
+            method: Method::Nli,
+            max_length: 512,
+            sequences: 4,
+            batches: 1,
+            mentioned: None,
+        };
+        let frame = scores_frame(&corpus, &targets, &run).unwrap();
+        let names: Vec<&str> = frame.get_column_names().iter().map(|n| n.as_str()).collect();
+        let mut expected = SCORE_COLUMNS.to_vec();
+        expected.extend(["text", "input_input_label", "input_label"]);
+        assert_eq!(names, expected);
+        assert_eq!(frame.column("actor").unwrap().dtype(), &DataType::String);
+        assert_eq!(frame.column("date").unwrap().dtype(), &DataType::Date);
+        assert_eq!(frame.column("actor").unwrap().null_count(), 4);
+        let targets: Vec<Option<&str>> = frame.column("target").unwrap().str().unwrap().iter().collect();
+        assert_eq!(targets, [Some("talks"), Some("sanctions"), Some("talks"), Some("sanctions")]);
+        let scores: Vec<Option<f64>> = frame.column("score").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(scores, [Some(0.25), Some(0.0), Some(-0.25), Some(0.5)]);
+    }
 }

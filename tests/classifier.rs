@@ -1,0 +1,87 @@
+//! The classifier method: model labels map to stances by name (`id2label`, or `--label-map`),
+//! whatever their order, and options that cannot work are refused before any scoring.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use stance::progress::Silent;
+use stance::score::{score_texts, Method, ScoreError, ScoreOptions};
+use stance::targets::Stance;
+
+const TEXTS: [&str; 3] = [
+    "Russia is always open to peace negotiations, the Kremlin spokesman said on Tuesday.",
+    "There will be no talks while troops remain on our land.",
+    "The minister visited a factory.",
+];
+
+fn map(pairs: &[(&str, Stance)]) -> BTreeMap<String, Stance> {
+    pairs.iter().map(|&(label, stance)| (label.to_owned(), stance)).collect()
+}
+
+fn targets() -> stance::targets::TargetSet {
+    common::single_target(
+        "talks",
+        ["supports talks", "opposes talks", "is neutral on talks"].map(String::from),
+    )
+}
+
+/// Probabilities per text with `label_map` and no `--method`.
+fn probs(label_map: &[(&str, Stance)]) -> Vec<[f32; 3]> {
+    // The fixture is an NLI model (contradiction, entailment, neutral): with a label map it
+    // classifies the statement alone.
+    let model = common::fixture_model("bert");
+    let options = ScoreOptions { label_map: map(label_map), ..ScoreOptions::default() };
+    let run = score_texts(&TEXTS, &targets(), &model, &options, &Silent).unwrap();
+    assert_eq!(run.method, Method::Classifier, "a label map asks for the classifier");
+    (0..TEXTS.len()).map(|i| run.get(i, 0).probs).collect()
+}
+
+#[test]
+fn labels_map_by_name_not_by_position() {
+    use Stance::{Against, Favor, None};
+    let straight = probs(&[("entailment", Favor), ("contradiction", Against), ("neutral", None)]);
+    let swapped = probs(&[("entailment", Against), ("contradiction", Favor), ("neutral", None)]);
+    let merged = probs(&[("entailment", Favor), ("contradiction", Favor), ("neutral", None)]);
+    for ((s, w), m) in straight.iter().zip(&swapped).zip(&merged) {
+        assert!((s.iter().sum::<f32>() - 1.0).abs() < 1e-6, "{s:?}");
+        assert_eq!([s[1], s[0], s[2]], *w, "swapping the map swaps favor and against");
+        assert!((m[0] - (s[0] + s[1])).abs() < 1e-6 && m[1] == 0.0 && m[2] == s[2], "{m:?} vs {s:?}");
+    }
+    // Three different statements get three different distributions: the model ran on each.
+    assert!(straight[0] != straight[1] && straight[1] != straight[2]);
+}
+
+fn refusal(options: ScoreOptions) -> ScoreError {
+    let model = common::fixture_model("bert");
+    score_texts(&TEXTS, &targets(), &model, &options, &Silent).unwrap_err()
+}
+
+#[test]
+fn options_that_cannot_work_are_refused_up_front() {
+    let model = common::fixture_model("bert");
+    let partial =
+        ScoreOptions { label_map: map(&[("entailment", Stance::Favor)]), ..ScoreOptions::default() };
+    let err = partial.check(&model).unwrap_err();
+    assert!(matches!(&err, ScoreError::UnmappedLabel { label } if label == "contradiction"), "{err}");
+
+    let unknown = ScoreOptions { label_map: map(&[("LABEL_7", Stance::Favor)]), ..ScoreOptions::default() };
+    assert!(matches!(refusal(unknown), ScoreError::UnknownLabel { .. }));
+
+    let nli_with_map = ScoreOptions {
+        method: Some(Method::Nli),
+        label_map: map(&[("entailment", Stance::Favor)]),
+        ..ScoreOptions::default()
+    };
+    let err = refusal(nli_with_map);
+    assert_eq!(err.to_string(), "--label-map applies to the classifier method, not --method nli");
+
+    for temperature in [0.0, -0.05, f32::NAN, f32::INFINITY] {
+        let options =
+            ScoreOptions { method: Some(Method::Embedding), temperature, ..ScoreOptions::default() };
+        assert!(matches!(refusal(options), ScoreError::Temperature(_)), "{temperature}");
+    }
+
+    // Without a map, the NLI model is scored as NLI.
+    assert_eq!(ScoreOptions::default().check(&model).unwrap(), Method::Nli);
+}
