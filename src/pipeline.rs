@@ -549,18 +549,19 @@ fn space_problem(
     })
 }
 
-/// Columns holding dates in the tables `stance` writes (scores, trends, shifts, comparisons).
-const DATE_COLUMNS: [&str; 5] =
-    ["date", "period_start", "period_end", "last_date_before", "gap_change_since"];
+/// Columns other than `date` holding dates in the tables `stance` writes (trends, shifts,
+/// comparisons), which `plot` reads back.
+const OTHER_DATE_COLUMNS: [&str; 4] = ["period_start", "period_end", "last_date_before", "gap_change_since"];
 
 /// Reads a scores table written by `stance score` or any other tool (CSV, TSV, NDJSON,
-/// Parquet) for the analysis commands, or a table they wrote, for `plot`: text date columns
-/// are parsed as the corpus reader parses dates (errors name the row and line), an integer or
-/// f32 `score` becomes Float64, and categorical or numeric `actor`/`target`/`label` columns
-/// (pandas writes categoricals) become text.
+/// Parquet) for the analysis commands, or a table they wrote, for `plot`: a text `date` column
+/// is parsed as the corpus reader parses dates (errors name the row and line), the other date
+/// columns of our tables where every value parses (another tool's `period_start` may be
+/// `Q1`), an integer or f32 `score` becomes Float64, and categorical or numeric
+/// `actor`/`target`/`label` columns (pandas writes categoricals) become text.
 pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
-    let mut text_columns = vec!["actor", "target", "label"];
-    text_columns.extend(DATE_COLUMNS);
+    let mut text_columns = vec!["actor", "target", "label", "date"];
+    text_columns.extend(OTHER_DATE_COLUMNS);
     let table = load_table(path, &text_columns)?;
     let mut frame = table.frame;
     for name in ["actor", "target", "label"] {
@@ -571,13 +572,15 @@ pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
             }
         }
     }
-    for name in DATE_COLUMNS {
-        if let Ok(date) = frame.column(name) {
-            if date.dtype() == &DataType::String {
-                let (parsed, _) =
-                    parse_dates_at(date.as_materialized_series(), path, &table.rows, name, false)?;
-                frame.replace(name, parsed.into_column()).map_err(Error::Table)?;
-            }
+    for name in std::iter::once("date").chain(OTHER_DATE_COLUMNS) {
+        let Some(date) = frame.column(name).ok().filter(|c| c.dtype() == &DataType::String) else {
+            continue;
+        };
+        let required = name == "date";
+        let (parsed, problems) =
+            parse_dates_at(date.as_materialized_series(), path, &table.rows, name, !required)?;
+        if problems.is_empty() {
+            frame.replace(name, parsed.into_column()).map_err(Error::Table)?;
         }
     }
     if let Ok(score) = frame.column("score") {

@@ -427,6 +427,31 @@ fn plot_reads_tables_written_in_every_text_format() {
     assert_eq!(out.code, 0, "{}", out.transcript());
 }
 
+/// Another tool's table: its own `label` spellings, a free-text `period_start`, `.5` scores.
+/// None of these columns is one the analyses need, so none stops them.
+#[test]
+fn third_party_columns_the_analyses_do_not_need_do_not_stop_them() {
+    let dir = with_corpus(
+        "other.csv",
+        b"actor,date,target,score,label,period_start\nA,2025-01-01,t,.5,positive,Q1\nA,2025-01-09,t,-0.25,negative,Q1\n",
+    );
+    let out = stance(dir.path(), &["trend", "other.csv", "--out", "t.parquet"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    assert!(out.stderr.contains("`positive` is not a stance label"), "{}", out.stderr);
+    std::fs::write(dir.path().join("empty.ndjson"), "").unwrap();
+    let out = stance(dir.path(), &["trend", "empty.ndjson"]);
+    assert_eq!(
+        (out.code, out.stderr.contains("the scores table has no rows")),
+        (2, true),
+        "{}",
+        out.transcript()
+    );
+    // A header-only CSV is a table of no rows: an empty trend table, as from an empty Parquet.
+    std::fs::write(dir.path().join("header.csv"), "actor,date,target,score\n").unwrap();
+    let out = stance(dir.path(), &["trend", "header.csv", "--out", "h.csv"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+}
+
 #[test]
 fn analysis_errors_name_what_is_missing() {
     let dir = with_corpus("bad.csv", b"actor,date,target,stance\nA,2025-01-01,t,0.5\n");

@@ -37,6 +37,10 @@ const SCORE_TOLERANCE: f64 = 1e-6;
 /// each observation gets its stance class from `label`, or else from the argmax of `p_*`.
 pub(crate) fn read(df: &DataFrame, group_cols: &[&str], labels: bool) -> Result<Scores, AnalysisError> {
     let height = df.height();
+    // An NDJSON file without objects has no columns either: say what is missing.
+    if height == 0 && df.width() == 0 {
+        return Err(AnalysisError::NoRows);
+    }
     let (group, first_row) = group_ids(df, group_cols)?;
     let keys = first_row
         .iter()
@@ -149,6 +153,8 @@ fn dates(df: &DataFrame) -> Result<(Vec<NaiveDate>, Vec<i64>), AnalysisError> {
 fn floats(col: &Column) -> Option<Float64Chunked> {
     match col.dtype() {
         DataType::Float64 | DataType::Float32 => col.cast(&DataType::Float64).ok()?.f64().ok().cloned(),
+        // A CSV column without any value (a header-only file) reads as text.
+        _ if col.null_count() == col.len() => Some(Float64Chunked::full_null(col.name().clone(), col.len())),
         _ => None,
     }
 }

@@ -29,6 +29,8 @@ pub use trend::{trend, TrendOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
+    #[error("the scores table has no rows")]
+    NoRows,
     #[error("the scores table has no column `{column}` (expected {expected}); its columns are: {available}")]
     MissingColumn { column: String, expected: &'static str, available: String },
     #[error("column `{column}` has type {found}; expected {expected}")]

@@ -144,7 +144,17 @@ impl<'a> Scanner<'a> {
         fields.clear();
         loop {
             let (value, end) = if self.bytes.get(self.pos) == Some(&QUOTE) {
-                self.quoted(fields.len() + 1)?
+                let (pos, line) = (self.pos, self.line);
+                match self.quoted(fields.len() + 1) {
+                    Ok(field) => field,
+                    // TSV as IANA defines it has no quoting: a field that does not parse as
+                    // quoted (`"Peace" is near`, a lone opening quote) is read as written.
+                    Err(_) if self.separator == b'\t' => {
+                        (self.pos, self.line) = (pos, line);
+                        self.unquoted()
+                    }
+                    Err(e) => return Err(e),
+                }
             } else {
                 self.unquoted()
             };
@@ -261,30 +271,18 @@ fn canonical_integer(v: &str) -> bool {
     v.parse::<i64>().is_ok_and(|n| n.to_string() == v)
 }
 
-/// A decimal with a fraction or an exponent, written as programs write them:
-/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?`. Not `inf`/`nan`, which Rust would parse.
-fn plain_decimal(v: &str) -> bool {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let unsigned = v.strip_prefix('-').unwrap_or(v);
-    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
-        None => (unsigned, None),
-    };
-    let (whole, fraction) = match mantissa.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (mantissa, None),
-    };
-    digits(whole)
-        && (whole == "0" || !whole.starts_with('0'))
-        && fraction.is_none_or(digits)
-        && exponent.is_none_or(|e| digits(e.strip_prefix(['-', '+']).unwrap_or(e)))
-        && (fraction.is_some() || exponent.is_some())
+/// A number that is not written as an integer (`-1.5`, `.5`, `2e-3`, `NaN`, `inf`): Rust
+/// parses it as f64, and it is not all digits after an optional sign, which
+/// [`canonical_integer`] decides.
+fn non_integer_number(v: &str) -> bool {
+    let unsigned = v.strip_prefix(['-', '+']).unwrap_or(v);
+    !unsigned.bytes().all(|b| b.is_ascii_digit()) && v.parse::<f64>().is_ok()
 }
 
-/// The narrowest of Int64, Float64, Boolean, String that holds every value as written: a
-/// column is numeric only when every value is a [`canonical_integer`] (Int64) or that or a
-/// [`plain_decimal`] (Float64), so identifiers such as `007` or a 21-digit number pass
-/// through as their text.
+/// The narrowest of Int64, Float64, Boolean, String that holds every value: a column is
+/// numeric only when every value is a [`canonical_integer`] (Int64) or that or a
+/// [`non_integer_number`] (Float64), so identifiers such as `007`, `+4930…` or a 21-digit
+/// number pass through as their text.
 fn inferred_column(name: &str, values: &[Option<Cow<str>>]) -> Column {
     let present = || values.iter().flatten();
     if present().next().is_none() {
@@ -294,7 +292,7 @@ fn inferred_column(name: &str, values: &[Option<Cow<str>>]) -> Column {
         let parsed = values.iter().map(|v| v.as_ref().and_then(|v| v.parse::<i64>().ok()));
         return Int64Chunked::from_iter_options(name.into(), parsed).into_column();
     }
-    if present().all(|v| canonical_integer(v) || plain_decimal(v)) {
+    if present().all(|v| canonical_integer(v) || non_integer_number(v)) {
         let parsed = values.iter().map(|v| v.as_ref().and_then(|v| v.parse::<f64>().ok()));
         return Float64Chunked::from_iter_options(name.into(), parsed).into_column();
     }
@@ -373,10 +371,29 @@ mod tests {
     }
 
     #[test]
+    fn tsv_fields_that_are_not_quoted_fields_are_read_as_written() {
+        let text = "id\ttext\tactor\n1\t\"Peace\" is near\tKremlin\n2\t\"a\tb\"\tX\n3\t\"open to talks\tY\n";
+        let (frame, lines) = parse(text, b'\t').unwrap();
+        assert_eq!(lines, vec![2, 3, 4]);
+        assert_eq!(
+            strings(&frame, "text"),
+            vec![Some("\"Peace\" is near".into()), Some("a\tb".into()), Some("\"open to talks".into())]
+        );
+        assert_eq!(
+            strings(&frame, "actor"),
+            vec![Some("Kremlin".into()), Some("X".into()), Some("Y".into())]
+        );
+        // CSV keeps its quoting rules: the same row is an error there, located.
+        let err = parse("id,text\n1,\"Peace\" is near\n", b',').unwrap_err();
+        assert!(err.to_string().starts_with("c.csv: row 1 (line 2), field 2: unexpected"), "{err}");
+    }
+
+    #[test]
     fn types_are_inferred_except_for_text_columns() {
         let text = "id,n,f,b,s,empty,zip,phone,big,e\n\
                     007,1,1.5,true,x,,01234,+4930,123456789012345678901,1e-3\n\
-                    10,-2,2,FALSE,3,,10115,4930,1,-2.5E+2\n";
+                    10,-2,2,FALSE,3,,10115,4930,1,-2.5E+2\n\
+                    11,3,.5,true,y,,10117,4931,2,NaN\n";
         let (frame, _) = parse(text, b',').unwrap();
         let dtypes: Vec<DataType> = frame.dtypes();
         assert_eq!(
@@ -394,12 +411,15 @@ mod tests {
                 DataType::Float64,
             ]
         );
-        assert_eq!(strings(&frame, "id"), vec![Some("007".into()), Some("10".into())]);
-        assert_eq!(strings(&frame, "zip"), vec![Some("01234".into()), Some("10115".into())]);
-        assert_eq!(strings(&frame, "phone"), vec![Some("+4930".into()), Some("4930".into())]);
-        assert_eq!(strings(&frame, "big"), vec![Some("123456789012345678901".into()), Some("1".into())]);
+        assert_eq!(strings(&frame, "id"), vec![Some("007".into()), Some("10".into()), Some("11".into())]);
+        assert_eq!(strings(&frame, "zip")[0], Some("01234".into()));
+        assert_eq!(strings(&frame, "phone")[0], Some("+4930".into()));
+        assert_eq!(strings(&frame, "big")[0], Some("123456789012345678901".into()));
+        let f: Vec<Option<f64>> = frame.column("f").unwrap().f64().unwrap().iter().collect();
+        assert_eq!(f, vec![Some(1.5), Some(2.0), Some(0.5)]);
         let e: Vec<Option<f64>> = frame.column("e").unwrap().f64().unwrap().iter().collect();
-        assert_eq!(e, vec![Some(0.001), Some(-250.0)]);
+        assert_eq!(e[..2], [Some(0.001), Some(-250.0)]);
+        assert!(e[2].is_some_and(f64::is_nan));
     }
 
     #[test]

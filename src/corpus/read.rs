@@ -93,8 +93,9 @@ pub fn read_table(path: &Path) -> Result<(DataFrame, Provenance), CorpusError> {
 /// `column_N` (N counting fields from 1); blank lines are skipped; empty fields are null.
 /// Other columns become Int64 when every value is an integer as programs write them (no `+`,
 /// no leading zeros, fits 64 bits), else Float64 when every value is such an integer or a
-/// decimal (`-1.5`, `2e-3`), else Boolean when every value is `true`/`false` (any case), else
-/// String: text that a number would not give back unchanged, such as `007`, stays text.
+/// number not written as an integer (`-1.5`, `.5`, `2e-3`, `NaN`), else Boolean when every
+/// value is `true`/`false` (any case), else String: integers that a number would not give
+/// back as written, such as `007`, stay text.
 /// Fields may be quoted with `"` (a quote inside is doubled); quoted fields may hold
 /// separators and line breaks, CRLF inside them becomes LF.
 ///

@@ -12,7 +12,8 @@
 //!   `none`, gets the two-class macro-F1 its papers report.
 //! - F_avg (SemEval-2016 Task 6, Mohammad et al. 2016) is the mean of F1(favor) and
 //!   F1(against), `none` excluded, computed from counts pooled over all rows (as the official
-//!   script does, not averaged over targets); if one of the two is undefined, the other alone.
+//!   script does, not averaged over targets); one of the two undefined counts as 0, as in
+//!   the official script, so a slice without favor rows halves F1(against).
 
 use serde::Serialize;
 

@@ -72,7 +72,8 @@ pub fn provenance_sidecar(path: &Path) -> PathBuf {
 /// `<file>.provenance.json` sidecar. Both files are written in full under temporary names
 /// first; the old sidecar goes before the new table is renamed into place, so that a run
 /// killed between the two renames leaves a table without provenance, never one beside the
-/// provenance of the table it replaced.
+/// provenance of the table it replaced (and a failed rename of the table leaves the old table
+/// without its sidecar, for the same reason).
 pub fn write_table(df: &mut DataFrame, path: &Path, provenance: &Provenance) -> Result<(), OutputError> {
     let format = TableFormat::from_path(path)?;
     let table = Staged::write(path, |file| encode(df, format, provenance, file))?;

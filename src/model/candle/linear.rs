@@ -68,8 +68,9 @@ impl Module for Linear {
 }
 
 /// Rows per panel: a linear layer's kernel runs on one panel at a time and its epilogue then
-/// finishes the panel's outputs, 48 × 3072 f32 (BERT-base's feed-forward) = 576 KiB, in L2.
-/// A multiple of every kernel's tile rows.
+/// finishes the panel's outputs, 48 × 3072 f32 (BERT-base's feed-forward) = 576 KiB, in L2;
+/// within a panel the packed kernel reuses each slice of the rows' inputs (48 × 256 f32 =
+/// 48 KiB) across all weight blocks. A multiple of every kernel's tile rows.
 pub(super) const PANEL_ROWS: usize = 48;
 
 /// Runs `work` on the input and output rows split across rayon's workers, in whole tiles of
@@ -134,9 +135,7 @@ pub(super) fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> Re
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use candle_core::{DType, Device};
+    use candle_core::Device;
 
     use super::*;
 
@@ -144,35 +143,43 @@ mod tests {
         (0..n as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 500.0 - 2.0).collect()
     }
 
-    /// An activation fused into the kernel gives the same numbers as the activation applied
-    /// after the product, for every dtype, over several panels split across workers.
+    /// An activation fused into a kernel gives the same numbers as the activation applied after
+    /// the product, for every product this CPU runs, over several panels per worker (one
+    /// worker) and panels split across workers (two).
     #[test]
     fn fused_activation_is_the_activation_after_the_product() -> Result<()> {
         let device = Device::Cpu;
         let (inputs, outputs, rows) = (40, 70, 3 * PANEL_ROWS + 5);
-        let tensors = HashMap::from([
-            (
-                "weight".to_string(),
-                Tensor::from_vec(values(outputs * inputs, 1), (outputs, inputs), &device)?,
-            ),
-            ("bias".to_string(), Tensor::from_vec(values(outputs, 2), outputs, &device)?),
-        ]);
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
+        let weight = Tensor::from_vec(values(outputs * inputs, 1), (outputs, inputs), &device)?;
+        let bias = Tensor::from_vec(values(outputs, 2), outputs, &device)?;
         let x = Tensor::from_vec(values(rows * inputs, 3), (rows, inputs), &device)?;
-        for dtype in [Dtype::F32, Dtype::Int8] {
-            for activation in [Activation::Gelu, Activation::GeluTanh, Activation::Relu] {
-                let plain = linear(inputs, outputs, vb.clone(), dtype)?;
-                let want = activation.forward(&plain.forward(&x)?)?.to_vec2::<f32>()?;
-                let fused = linear(inputs, outputs, vb.clone(), dtype)?.then(activation);
-                let kernel_applies =
-                    activation == Activation::Gelu && !matches!(fused.product, Product::Candle(_));
-                assert_eq!(
-                    fused.activation == Activation::Identity,
-                    kernel_applies,
-                    "{dtype:?} {activation:?}"
-                );
-                assert_eq!(fused.forward(&x)?.to_vec2::<f32>()?, want, "{dtype:?} {activation:?}");
-            }
+        let products = || -> Result<Vec<Product>> {
+            let mut products = Kernel::available()
+                .into_iter()
+                .map(|kernel| PackedLinear::pack(&weight, Some(&bias), kernel).map(Product::Packed))
+                .collect::<Result<Vec<_>>>()?;
+            products.push(Product::Candle(candle_nn::Linear::new(weight.clone(), Some(bias.clone()))));
+            products.push(Product::Int8(Int8Linear::quantize(&weight, Some(&bias))?));
+            Ok(products)
+        };
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| -> Result<()> {
+                for activation in [Activation::Gelu, Activation::GeluTanh, Activation::Relu] {
+                    for (plain, fused) in products()?.into_iter().zip(products()?) {
+                        let plain = Linear { product: plain, activation: Activation::Identity };
+                        let want = activation.forward(&plain.forward(&x)?)?.to_vec2::<f32>()?;
+                        let fused =
+                            Linear { product: fused, activation: Activation::Identity }.then(activation);
+                        let case = format!("{:?}, {activation:?}, {threads} threads", fused.product);
+                        let kernel_applies =
+                            activation == Activation::Gelu && !matches!(fused.product, Product::Candle(_));
+                        assert_eq!(fused.activation == Activation::Identity, kernel_applies, "{case}");
+                        assert_eq!(fused.forward(&x)?.to_vec2::<f32>()?, want, "{case}");
+                    }
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }

@@ -15,12 +15,10 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::cpu::Level;
 use super::fused::Epilogue;
-use super::linear::{par_rows, rows_op};
+use super::linear::{par_rows, rows_op, PANEL_ROWS};
 
 /// Inputs per pass over a weight block: `DEPTH × 32` floats = 32 KiB, within L1.
 const DEPTH: usize = 256;
-/// Rows whose `DEPTH` inputs are reused across all weight blocks: 48 KiB, within L2.
-const PANEL_ROWS: usize = 48;
 
 /// Calls `$kernel::<R>` for the tile's row count.
 macro_rules! by_rows {
