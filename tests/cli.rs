@@ -427,31 +427,6 @@ fn plot_reads_tables_written_in_every_text_format() {
     assert_eq!(out.code, 0, "{}", out.transcript());
 }
 
-/// Another tool's table: its own `label` spellings, a free-text `period_start`, `.5` scores.
-/// None of these columns is one the analyses need, so none stops them.
-#[test]
-fn third_party_columns_the_analyses_do_not_need_do_not_stop_them() {
-    let dir = with_corpus(
-        "other.csv",
-        b"actor,date,target,score,label,period_start\nA,2025-01-01,t,.5,positive,Q1\nA,2025-01-09,t,-0.25,negative,Q1\n",
-    );
-    let out = stance(dir.path(), &["trend", "other.csv", "--out", "t.parquet"]);
-    assert_eq!(out.code, 0, "{}", out.transcript());
-    assert!(out.stderr.contains("`positive` is not a stance label"), "{}", out.stderr);
-    std::fs::write(dir.path().join("empty.ndjson"), "").unwrap();
-    let out = stance(dir.path(), &["trend", "empty.ndjson"]);
-    assert_eq!(
-        (out.code, out.stderr.contains("the scores table has no rows")),
-        (2, true),
-        "{}",
-        out.transcript()
-    );
-    // A header-only CSV is a table of no rows: an empty trend table, as from an empty Parquet.
-    std::fs::write(dir.path().join("header.csv"), "actor,date,target,score\n").unwrap();
-    let out = stance(dir.path(), &["trend", "header.csv", "--out", "h.csv"]);
-    assert_eq!(out.code, 0, "{}", out.transcript());
-}
-
 #[test]
 fn analysis_errors_name_what_is_missing() {
     let dir = with_corpus("bad.csv", b"actor,date,target,stance\nA,2025-01-01,t,0.5\n");
@@ -481,9 +456,11 @@ fn analysis_errors_name_what_is_missing() {
 }
 
 /// Tables from other tools: numeric actor codes (pandas categoricals take the same path) and
-/// whole-number scores are accepted.
+/// whole-number scores are accepted; so are `.5` scores, their own `label` spellings and a
+/// free-text `period_start`, columns the analyses do not need. An empty NDJSON file says it
+/// has no rows; a header-only CSV gives an empty trend table, as an empty Parquet file does.
 #[test]
-fn analysis_accepts_numeric_actor_codes_and_integer_scores() {
+fn analysis_accepts_tables_from_other_tools() {
     let dir = with_corpus(
         "coded.csv",
         b"actor,date,target,score\n101,2025-01-01,t,1\n101,2025-01-09,t,-1\n102,2025-01-02,t,0\n",
@@ -493,4 +470,24 @@ fn analysis_accepts_numeric_actor_codes_and_integer_scores() {
     let trends = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
     assert!(trends.starts_with("actor,target,period_start"), "{trends}");
     assert!(trends.contains("\n101,t,2025-01-01,2025-01-31,2,0.0,"), "{trends}");
+    std::fs::write(
+        dir.path().join("other.csv"),
+        b"actor,date,target,score,label,period_start\nA,2025-01-01,t,.5,positive,Q1\nA,2025-01-09,t,-0.25,negative,Q1\n",
+    )
+    .unwrap();
+    let out = stance(dir.path(), &["trend", "other.csv", "--out", "t.parquet"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    assert!(out.stderr.contains("`positive` is not a stance label"), "{}", out.stderr);
+    std::fs::write(dir.path().join("empty.ndjson"), "").unwrap();
+    let out = stance(dir.path(), &["trend", "empty.ndjson"]);
+    assert_eq!(
+        (out.code, out.stderr.contains("the scores table has no rows")),
+        (2, true),
+        "{}",
+        out.transcript()
+    );
+    // A header-only CSV is a table of no rows: an empty trend table, as from an empty Parquet.
+    std::fs::write(dir.path().join("header.csv"), "actor,date,target,score\n").unwrap();
+    let out = stance(dir.path(), &["trend", "header.csv", "--out", "h.csv"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
 }

@@ -140,7 +140,7 @@ mod tests {
     use super::*;
 
     fn values(n: usize, seed: u32) -> Vec<f32> {
-        (0..n as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 500.0 - 2.0).collect()
+        super::super::test_values(n, seed, 2.0)
     }
 
     /// An activation fused into a kernel gives the same numbers as the activation applied after

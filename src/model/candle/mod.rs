@@ -17,6 +17,15 @@ pub mod linear;
 mod packed;
 pub mod roberta;
 
+/// Deterministic values in [-`scale`, `scale`), a different sequence per seed, for the kernels'
+/// tests.
+#[cfg(test)]
+fn test_values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+    (0..n as u32)
+        .map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 1000.0 * scale - scale)
+        .collect()
+}
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -409,7 +409,7 @@ mod tests {
     use candle_core::{Device, Module};
 
     fn values(n: usize, seed: u32) -> Vec<f32> {
-        (0..n as u32).map(|i| ((i.wrapping_mul(2654435761) ^ seed) % 2001) as f32 / 1000.0 - 1.0).collect()
+        super::super::test_values(n, seed, 1.0)
     }
 
     #[test]
