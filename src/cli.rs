@@ -42,6 +42,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Direct quotes from news articles, attributed to actors: a statements corpus to score.
+    Extract(crate::cli_extract::ExtractArgs),
+    /// Precision, recall and F1 of `stance extract` against hand-annotated gold quotes.
+    EvalExtract(crate::cli_extract::EvalExtractArgs),
     /// Score statements × targets for stance.
     Score(ScoreArgs),
     /// Model presets, downloads and local information.
@@ -378,6 +382,8 @@ pub fn run(cli: Cli) -> Result<()> {
     let command_line: Vec<String> = std::env::args().collect();
     let reporter = Bars::new(cli.quiet);
     match cli.command {
+        Command::Extract(args) => crate::cli_extract::extract(&args, &command_line, &reporter),
+        Command::EvalExtract(args) => crate::cli_extract::eval_extract(&args),
         Command::Score(args) => score(args, &command_line, &reporter),
         Command::Models { command } => models(command, cli.quiet),
         Command::Trend(args) => trend(&args, &command_line),

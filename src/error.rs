@@ -34,6 +34,8 @@ pub enum Error {
     Cache(#[from] CacheError),
     #[error(transparent)]
     Eval(#[from] EvalError),
+    #[error(transparent)]
+    Extract(#[from] crate::extract::ExtractError),
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,

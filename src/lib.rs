@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod corpus;
 pub mod error;
 pub mod eval;
+pub mod extract;
 pub mod model;
 pub mod output;
 pub mod progress;

@@ -4,6 +4,7 @@
 
 mod cli;
 mod cli_eval;
+mod cli_extract;
 mod progress_bar;
 
 use std::process::ExitCode;
