@@ -51,7 +51,8 @@ impl ArticleArgs {
     fn read(
         &self,
         dedup: bool,
-    ) -> Result<(extract::Articles, Option<Actors>, extract::Extraction, ExtractOptions)> {
+        attributed_only: bool,
+    ) -> Result<(extract::Articles, extract::Extraction, ExtractOptions)> {
         let actors = self
             .actors
             .as_deref()
@@ -60,10 +61,10 @@ impl ArticleArgs {
             .map_err(|e| stance::Error::from(extract::ExtractError::from(e)))?;
         let articles =
             extract::read_articles(&self.articles, &self.options()).map_err(stance::Error::from)?;
-        let options = ExtractOptions { min_words: self.min_words, dedup };
+        let options = ExtractOptions { min_words: self.min_words, dedup, attributed_only };
         let extraction = extract::extract(&articles, &self.articles, actors.as_ref(), &options)
             .map_err(stance::Error::from)?;
-        Ok((articles, actors, extraction, options))
+        Ok((articles, extraction, options))
     }
 }
 
@@ -75,6 +76,10 @@ pub struct ExtractArgs {
     /// and actor, with n_articles, first_seen, last_seen).
     #[arg(long)]
     no_dedup: bool,
+    /// Write only direct quotes attributed to an actor (what `stance trend` can place);
+    /// by default partial quotes and quotes without an actor are kept, actor empty.
+    #[arg(long)]
+    attributed_only: bool,
     /// Statements table (.parquet, .csv, .tsv, .ndjson); without it the first rows print.
     #[arg(long, short)]
     out: Option<PathBuf>,
@@ -96,17 +101,18 @@ pub fn extract(args: &ExtractArgs, command_line: &[String], reporter: &Bars) -> 
     if let Some(out) = &args.out {
         probe_writable(out)?;
     }
-    let (articles, _, extraction, options) = args.input.read(!args.no_dedup)?;
+    let (articles, extraction, options) = args.input.read(!args.no_dedup, args.attributed_only)?;
     let summary = &extraction.summary;
     reporter.note(&format!(
-        "{} articles: {} quotes ({} direct, {} partial); {} partial under --min-words {} dropped; \
-         {} merged as syndicated copies",
+        "articles: {}; quotes: {} ({} direct, {} partial); {} partial under --min-words {} dropped; \
+         {} not attributed to an actor left out; {} merged as syndicated copies",
         summary.articles,
         summary.quotes,
         summary.direct,
         summary.partial,
         summary.dropped_partial,
         options.min_words,
+        summary.dropped_unattributed,
         summary.merged_duplicates
     ));
     reporter.note(&format!(
@@ -154,7 +160,7 @@ fn provenance(
 pub fn eval_extract(args: &EvalExtractArgs) -> Result<()> {
     let gold = eval::read_gold(&args.gold).map_err(stance::Error::from)?;
     // Every copy counts against the gold of its own article.
-    let (_, _, extraction, _) = args.input.read(false)?;
+    let (_, extraction, _) = args.input.read(false, false)?;
     let (direct, partial) = eval::predicted(&extraction.frame)?;
     let scores = eval::score(&gold, &direct, &partial);
     let mut out = std::io::stdout().lock();

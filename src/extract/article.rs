@@ -207,7 +207,14 @@ impl Article<'_> {
             let mut split_from: Option<Found> = None;
             for j in 0..positions.len() {
                 let (left, right) = (segment(j), segment(j + 1));
-                let after = rules::verb_after(right).or_else(|| rules::according_to(right, true));
+                // A segment ending in a colon introduces the next quote (`…", he said: "…`).
+                let introduces_next =
+                    j + 1 < positions.len() && right.last().is_some_and(|t| t.is_punct(':'));
+                let after = if introduces_next {
+                    None
+                } else {
+                    rules::verb_after(right).or_else(|| rules::according_to(right, true))
+                };
                 let result = after.clone().or_else(|| {
                     split_from
                         .take()

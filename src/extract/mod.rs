@@ -55,11 +55,13 @@ pub struct ExtractOptions {
     pub min_words: usize,
     /// One row per quote carried by several articles (see [`dedup`]).
     pub dedup: bool,
+    /// Only direct quotes with an actor: the rows `stance trend` can place.
+    pub attributed_only: bool,
 }
 
 impl Default for ExtractOptions {
     fn default() -> Self {
-        Self { min_words: DEFAULT_MIN_WORDS, dedup: true }
+        Self { min_words: DEFAULT_MIN_WORDS, dedup: true, attributed_only: false }
     }
 }
 
@@ -175,6 +177,8 @@ pub struct Summary {
     pub speaker_without_actor: usize,
     /// Written quotes without any speaker.
     pub without_speaker: usize,
+    /// Partial or actorless quotes not written because of `attributed_only`.
+    pub dropped_unattributed: usize,
     /// Rows merged into an earlier row by `dedup`.
     pub merged_duplicates: usize,
 }
@@ -245,6 +249,11 @@ pub fn extract(
             }
             if quote.kind == Kind::Partial && quote.words < options.min_words {
                 summary.dropped_partial += 1;
+                continue;
+            }
+            let has_actor = quote.attribution.as_ref().is_some_and(|a| a.actor.is_some());
+            if options.attributed_only && (quote.kind == Kind::Partial || !has_actor) {
+                summary.dropped_unattributed += 1;
                 continue;
             }
             let text = chars[quote.span.clone()].iter().collect();
