@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up and runs the main job on the demo corpus with the real all-MiniLM-L6-v2 model:
-# score -> trend -> shift -> compare -> plot, into demo-output/ (or the folder given as $1).
+# score -> trend -> shift -> compare -> plot, into demo-output/ (or the folder given as $1);
+# then news -> statements -> scores: quotes extracted from illustrative articles and scored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-demo-output}
@@ -19,4 +20,7 @@ for ext in svg png; do
     --shifts "$out/shifts.parquet" --out "$out/peace_negotiations.$ext"
 done
 $stance show "$out/shifts.parquet"
+$stance extract corpus/articles.ndjson --actors corpus/actors.toml --attributed-only --out "$out/statements.parquet"
+$stance score "$out/statements.parquet" --targets corpus/targets.toml --model "$model" --out "$out/news-scores.parquet"
+$stance show "$out/news-scores.parquet" --rows 6
 echo "demo outputs in $out/" >&2
