@@ -50,6 +50,10 @@ impl Method {
     }
 }
 
+/// The smallest embedding temperature: cosine similarities over it stay far from f32 overflow
+/// (|cos| / T ≤ 1000), so the softmax is always finite.
+pub const MIN_TEMPERATURE: f32 = 1e-3;
+
 /// Options of a scoring run; serialized whole into the output's provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoreOptions {
@@ -116,8 +120,13 @@ pub enum ScoreError {
     HeadNeedsEmbedding { method: &'static str },
     #[error("--label-map applies to the classifier method, not --method {method}")]
     LabelMapNeedsClassifier { method: &'static str },
-    #[error("--temperature must be a positive number, not {0}")]
+    #[error("--temperature must be a number of at least {MIN_TEMPERATURE}, not {0}")]
     Temperature(f32),
+    #[error(
+        "the model gave a probability that is not a number (NaN or infinite) for the statement {statement:?} \
+         toward `{target}`: its weights are damaged, or --temperature is degenerate"
+    )]
+    NonFinite { statement: String, target: String },
     #[error("scoring was stopped on request")]
     Interrupted,
 }
@@ -213,7 +222,7 @@ impl ScoreOptions {
         if self.batch_size == 0 {
             return Err(ScoreError::ZeroBatchSize);
         }
-        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+        if !(self.temperature.is_finite() && self.temperature >= MIN_TEMPERATURE) {
             return Err(ScoreError::Temperature(self.temperature));
         }
         let method = method_for(model, self);
@@ -327,7 +336,33 @@ pub struct PairScores {
 ///
 /// Stops before the next batch, with [`ScoreError::Interrupted`], once
 /// [`Reporter::stop_requested`] says so.
+///
+/// A probability that is not finite (broken weights, a degenerate temperature) is an error
+/// naming the statement and target, never a score.
 pub fn score_pairs(
+    texts: &[&str],
+    targets: &TargetSet,
+    wanted: &[bool],
+    model: &Model,
+    options: &ScoreOptions,
+    reporter: &dyn Reporter,
+) -> Result<PairScores, ScoreError> {
+    let pairs = score_wanted_pairs(texts, targets, wanted, model, options, reporter)?;
+    let n_targets = targets.targets.len();
+    let broken = pairs.scores.iter().position(|s| s.is_some_and(|s| !s.probs.iter().all(|p| p.is_finite())));
+    if let Some(pair) = broken {
+        let text = texts[pair / n_targets];
+        let statement: String = text.chars().take(80).collect();
+        let cut = if statement.len() < text.len() { "…" } else { "" };
+        return Err(ScoreError::NonFinite {
+            statement: format!("{statement}{cut}"),
+            target: targets.targets[pair % n_targets].name.clone(),
+        });
+    }
+    Ok(pairs)
+}
+
+fn score_wanted_pairs(
     texts: &[&str],
     targets: &TargetSet,
     wanted: &[bool],

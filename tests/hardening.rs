@@ -1,0 +1,78 @@
+//! Regressions of the adversarial audit (issue 15): damaged models and degenerate options end in
+//! a clear error (exit 2), never in a table of made-up scores or a panic.
+
+mod common;
+
+use std::path::Path;
+
+use common::stance;
+
+/// A copy of the fixture model `name` in `dir/model`, with every value of `tensor` replaced.
+fn model_with(dir: &Path, name: &str, tensor: &str, value: f32) -> String {
+    let source = common::fixture_model_dir(name);
+    let target = dir.join("model");
+    std::fs::create_dir_all(&target).unwrap();
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
+    }
+    let path = target.join("model.safetensors");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    let offsets = &header[tensor]["data_offsets"];
+    let (start, end) = (offsets[0].as_u64().unwrap() as usize, offsets[1].as_u64().unwrap() as usize);
+    let data = 8 + header_len;
+    for chunk in bytes[data + start..data + end].chunks_mut(4) {
+        chunk.copy_from_slice(&value.to_le_bytes());
+    }
+    std::fs::write(&path, bytes).unwrap();
+    target.display().to_string()
+}
+
+const CORPUS: &str =
+    "id,actor,date,text\ns1,Kremlin,2025-03-04,Russia is always open to peace negotiations.\n";
+
+#[test]
+fn a_nan_weight_is_an_error_naming_the_statement_not_a_favor_label() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("corpus.csv"), CORPUS).unwrap();
+    let model = model_with(dir.path(), "bert", "classifier.bias", f32::NAN);
+    let run = stance(
+        dir.path(),
+        &["score", "corpus.csv", "--target", "peace", "--model", &model, "--no-cache", "--out", "scores.csv"],
+    );
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("Russia is always open to peace negotiations.") && run.stderr.contains("`peace`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("scores.csv").exists());
+}
+
+#[test]
+fn a_degenerate_temperature_is_refused_before_scoring() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("corpus.csv"), CORPUS).unwrap();
+    let model = common::fixture_model_dir("bert-embedding");
+    for temperature in ["1e-45", "0", "-1", "NaN"] {
+        let run = stance(
+            dir.path(),
+            &[
+                "score",
+                "corpus.csv",
+                "--target",
+                "peace",
+                "--model",
+                model.to_str().unwrap(),
+                "--method",
+                "embedding",
+                &format!("--temperature={temperature}"),
+                "--no-cache",
+            ],
+        );
+        assert_eq!(run.code, 2, "{temperature}: {}", run.transcript());
+        assert!(run.stderr.contains("--temperature must be a number of at least 0.001"), "{}", run.stderr);
+    }
+}
