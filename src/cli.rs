@@ -225,8 +225,8 @@ struct ScoreArgs {
     /// Linear layers in f32, or int8 (CPU only; faster, approximate: see the README).
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, value_parser = crate::cli::parse_threads)]
     threads: Option<usize>,
     /// Mark statements that mention none of a target's `keywords` (targets file) as none for
     /// it, without running the model; adds a `mentioned` column.
@@ -352,6 +352,16 @@ fn parse_period(text: &str) -> Result<Period, String> {
 fn parse_penalty(text: &str) -> Result<Penalty, String> {
     text.parse().map_err(|e: stance::analysis::AnalysisError| e.to_string())
 }
+
+/// Thread counts beyond any real machine's cores made rayon abort or spin for minutes.
+pub(crate) fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a whole number from 1 to {MAX_THREADS}")),
+    }
+}
+
+const MAX_THREADS: usize = 1024;
 
 pub(crate) fn parse_label_map(text: &str) -> Result<std::collections::BTreeMap<String, Stance>, String> {
     text.split(',')
@@ -498,7 +508,7 @@ fn plot_chart(args: &PlotArgs, command_line: &[String]) -> Result<()> {
 fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()> {
     if let Some(threads) = args.threads {
         // Read by candle's thread pool sizing; set before any inference starts.
-        std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }
     let targets = match &args.targets {
         Some(file) => TargetSet::from_toml_file(file)?,

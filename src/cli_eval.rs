@@ -76,8 +76,8 @@ pub struct InferenceArgs {
     /// Linear layers in f32, or int8 (CPU only; faster, approximate: see the README).
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, value_parser = crate::cli::parse_threads)]
     threads: Option<usize>,
 }
 
@@ -85,7 +85,7 @@ impl InferenceArgs {
     fn apply_threads(&self) {
         if let Some(threads) = self.threads {
             // Read by candle's thread pool sizing; set before any inference starts.
-            std::env::set_var("RAYON_NUM_THREADS", threads.max(1).to_string());
+            std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
         }
     }
 }

@@ -76,3 +76,53 @@ fn a_degenerate_temperature_is_refused_before_scoring() {
         assert!(run.stderr.contains("--temperature must be a number of at least 0.001"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn impossible_config_sizes_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("corpus.csv"), CORPUS).unwrap();
+    let model = model_with(dir.path(), "bert", "classifier.bias", 0.0);
+    let config_path = Path::new(&model).join("config.json");
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    for (key, value, message) in [
+        ("num_attention_heads", serde_json::json!(0), "`num_attention_heads` is 0"),
+        ("hidden_size", serde_json::json!(1u64 << 40), "`hidden_size` is 1099511627776"),
+        ("num_attention_heads", serde_json::json!(5), "not a multiple of `num_attention_heads` 5"),
+        ("num_hidden_layers", serde_json::json!(-2), "`num_hidden_layers` is -2"),
+    ] {
+        let mut config = original.clone();
+        config[key] = value;
+        std::fs::write(&config_path, config.to_string()).unwrap();
+        let run = stance(
+            dir.path(),
+            &["score", "corpus.csv", "--target", "peace", "--model", &model, "--no-cache"],
+        );
+        assert_eq!(run.code, 2, "{key}: {}", run.transcript());
+        assert!(run.stderr.contains(message), "{key}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn thread_counts_beyond_any_machine_are_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("corpus.csv"), CORPUS).unwrap();
+    let model = common::fixture_model_dir("bert");
+    for threads in ["100000", "0"] {
+        let run = stance(
+            dir.path(),
+            &[
+                "score",
+                "corpus.csv",
+                "--target",
+                "peace",
+                "--model",
+                model.to_str().unwrap(),
+                "--threads",
+                threads,
+            ],
+        );
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(run.stderr.contains("expected a whole number from 1 to 1024"), "{}", run.stderr);
+    }
+}

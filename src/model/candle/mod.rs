@@ -209,6 +209,50 @@ impl std::fmt::Debug for CandleBackend {
     }
 }
 
+/// Size fields of every architecture's `config.json`, with the largest value a real checkpoint
+/// could have: a zero divides by zero in the attention, a huge value asks for absurd memory.
+const SIZE_FIELDS: &[(&str, u64)] = &[
+    ("vocab_size", 1 << 22),
+    ("hidden_size", 1 << 16),
+    ("dim", 1 << 16),
+    ("num_hidden_layers", 1024),
+    ("n_layers", 1024),
+    ("num_attention_heads", 1024),
+    ("n_heads", 1024),
+    ("intermediate_size", 1 << 18),
+    ("hidden_dim", 1 << 18),
+    ("max_position_embeddings", 1 << 20),
+    ("attention_head_size", 1 << 16),
+];
+
+/// Refuses size fields that are not whole numbers in range, and a hidden size the heads do not
+/// divide, before any tensor is built from them.
+fn check_sizes(config: &serde_json::Value) -> Result<(), serde_json::Error> {
+    use serde::de::Error;
+    for &(key, max) in SIZE_FIELDS {
+        if let Some(value) = config.get(key) {
+            if !value.as_u64().is_some_and(|v| (1..=max).contains(&v)) {
+                return Err(serde_json::Error::custom(format!(
+                    "`{key}` is {value}; expected a whole number from 1 to {max}"
+                )));
+            }
+        }
+    }
+    for (hidden, heads) in [("hidden_size", "num_attention_heads"), ("dim", "n_heads")] {
+        let (Some(h), Some(n)) =
+            (config.get(hidden).and_then(|v| v.as_u64()), config.get(heads).and_then(|v| v.as_u64()))
+        else {
+            continue;
+        };
+        if config.get("attention_head_size").is_none() && h % n != 0 {
+            return Err(serde_json::Error::custom(format!(
+                "`{hidden}` {h} is not a multiple of `{heads}` {n}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Loads the model in `folder` (`config.json` already read into `config_json` and `common`)
 /// onto `device`, its encoder's linear layers in `dtype` and the rest in f32. Weights are
 /// memory-mapped from `files`: `model.safetensors`, or the shards a
@@ -232,6 +276,7 @@ pub fn load(
     // truncated or rewritten while the model is loaded; model folders are not edited in place.
     let vb = unsafe { VarBuilder::from_mmaped_safetensors(files, DType::F32, device) }
         .map_err(|source| ModelError::Weights { path: weights.clone(), source })?;
+    check_sizes(config_json).map_err(config_error)?;
     let checkpoint = Checkpoint { vb, folder, weights, model_type: &common.model_type };
     let root = checkpoint.vb.clone();
     let (architecture, max_sequence_length) = match common.model_type.as_str() {
