@@ -126,3 +126,23 @@ fn thread_counts_beyond_any_machine_are_a_usage_error() {
         assert!(run.stderr.contains("expected a whole number from 1 to 1024"), "{}", run.stderr);
     }
 }
+
+/// Tables from other tools with column types this build of polars does not read: named, exit 2.
+#[test]
+fn unreadable_parquet_types_name_their_column() {
+    let tables = common::repo().join("tests/fixtures/tables");
+    for (file, column, dtype) in [
+        ("score-int8.parquet", "score", "Int8"),
+        ("score-uint16.parquet", "score", "UInt16"),
+        ("score-decimal.parquet", "score", "Decimal(5, 2)"),
+        ("extra-decimal.parquet", "amount", "Decimal(5, 2)"),
+    ] {
+        let path = tables.join(file);
+        for command in ["trend", "show"] {
+            let run = stance(&tables, &[command, path.to_str().unwrap()]);
+            assert_eq!(run.code, 2, "{file}: {}", run.transcript());
+            let expected = format!("column {column:?} has Parquet type {dtype}");
+            assert!(run.stderr.contains(&expected), "{file}: {}", run.stderr);
+        }
+    }
+}

@@ -187,6 +187,12 @@ pub enum CorpusError {
         source: PolarsError,
     },
 
+    #[error(
+        "{path}: column {column:?} has Parquet type {dtype}, which stance does not read; \
+         store it as Int32/Int64, Float64 or text"
+    )]
+    UnreadableParquetType { path: PathBuf, column: String, dtype: String },
+
     #[error("cannot read the provenance sidecar {path}")]
     SidecarRead {
         path: PathBuf,

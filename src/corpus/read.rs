@@ -156,8 +156,35 @@ fn read_parquet(bytes: Vec<u8>, path: &Path) -> Result<(DataFrame, Provenance), 
         ),
         None => Provenance::default(),
     };
+    let schema = reader.schema().map_err(error)?;
+    if let Some((column, dtype)) =
+        schema.iter().find_map(|(name, field)| unreadable(&field.dtype).map(|t| (name, t)))
+    {
+        return Err(CorpusError::UnreadableParquetType {
+            path: path.to_owned(),
+            column: column.to_string(),
+            dtype,
+        });
+    }
     let frame = reader.finish().map_err(error)?;
     Ok((frame, provenance))
+}
+
+/// Parquet types this build of polars does not read (it would fail without naming the column,
+/// or panic, on them), with the name the message gives them.
+fn unreadable(dtype: &ArrowDataType) -> Option<String> {
+    match dtype {
+        ArrowDataType::Int8 | ArrowDataType::Int16 | ArrowDataType::UInt8 | ArrowDataType::UInt16 => {
+            Some(format!("{dtype:?}"))
+        }
+        ArrowDataType::Decimal(precision, scale) => Some(format!("Decimal({precision}, {scale})")),
+        ArrowDataType::Decimal256(precision, scale) => Some(format!("Decimal256({precision}, {scale})")),
+        ArrowDataType::List(field)
+        | ArrowDataType::LargeList(field)
+        | ArrowDataType::FixedSizeList(field, _) => unreadable(&field.dtype),
+        ArrowDataType::Struct(fields) => fields.iter().find_map(|f| unreadable(&f.dtype)),
+        _ => None,
+    }
 }
 
 /// Provenance from the sidecar `stance` writes next to CSV/TSV/NDJSON tables; none if absent.
