@@ -146,3 +146,37 @@ fn unreadable_parquet_types_name_their_column() {
         }
     }
 }
+
+/// Every single flipped byte of a Parquet table gives a table or an error, never a panic (polars
+/// asserts on damaged pages and footers; the reader turns those into errors naming the file).
+#[test]
+fn damaged_parquet_files_are_errors_not_panics() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let n = 60;
+    let days: Vec<i32> = (0..n).map(|i| 20_000 + i).collect();
+    let mut frame = df!(
+        "actor" => vec!["A"; n as usize],
+        "target" => vec!["t"; n as usize],
+        "score" => (0..n).map(|i| f64::from(i % 7 - 3) / 3.0).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    frame.with_column(Int32Chunked::from_vec("date".into(), days).into_date().into_column()).unwrap();
+    let good = dir.path().join("good.parquet");
+    stance::output::write_table(&mut frame, &good, &Default::default()).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let bad = dir.path().join("bad.parquet");
+    let mut damaged = 0;
+    for position in 4..bytes.len() - 4 {
+        let mut copy = bytes.clone();
+        copy[position] ^= 0x5a;
+        std::fs::write(&bad, &copy).unwrap();
+        let read = std::panic::catch_unwind(|| stance::corpus::read_table(&bad).map(|_| ()));
+        match read {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => damaged += 1,
+            Err(_) => panic!("byte {position}: reading panicked"),
+        }
+    }
+    assert!(damaged > 0);
+}

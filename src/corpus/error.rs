@@ -193,6 +193,9 @@ pub enum CorpusError {
     )]
     UnreadableParquetType { path: PathBuf, column: String, dtype: String },
 
+    #[error("{path} is a damaged Parquet file ({detail}); write or copy it again")]
+    DamagedParquet { path: PathBuf, detail: String },
+
     #[error("cannot read the provenance sidecar {path}")]
     SidecarRead {
         path: PathBuf,

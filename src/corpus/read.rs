@@ -149,25 +149,111 @@ fn read_parquet(bytes: Vec<u8>, path: &Path) -> Result<(DataFrame, Provenance), 
         return Err(CorpusError::Empty { path: path.to_owned() });
     }
     let error = |source| CorpusError::Parquet { path: path.to_owned(), source };
-    let mut reader = ParquetReader::new(Cursor::new(bytes));
-    let provenance = match reader.get_metadata().map_err(error)?.key_value_metadata() {
-        Some(pairs) => Provenance::from_namespaced(
-            pairs.iter().filter_map(|kv| kv.value.as_deref().map(|v| (kv.key.as_str(), v))),
-        ),
-        None => Provenance::default(),
-    };
-    let schema = reader.schema().map_err(error)?;
-    if let Some((column, dtype)) =
-        schema.iter().find_map(|(name, field)| unreadable(&field.dtype).map(|t| (name, t)))
-    {
-        return Err(CorpusError::UnreadableParquetType {
-            path: path.to_owned(),
-            column: column.to_string(),
-            dtype,
-        });
-    }
-    let frame = reader.finish().map_err(error)?;
+    let (frame, provenance) = without_panics(path, || {
+        let mut reader = ParquetReader::new(Cursor::new(bytes));
+        let provenance = match reader.get_metadata().map_err(error)?.key_value_metadata() {
+            Some(pairs) => Provenance::from_namespaced(
+                pairs.iter().filter_map(|kv| kv.value.as_deref().map(|v| (kv.key.as_str(), v))),
+            ),
+            None => Provenance::default(),
+        };
+        let schema = reader.schema().map_err(error)?;
+        let unreadable_column =
+            schema.iter().find_map(|(name, field)| unreadable(&field.dtype).map(|t| (name, t)));
+        if let Some((column, dtype)) = unreadable_column {
+            let column = column.to_string();
+            return Err(CorpusError::UnreadableParquetType { path: path.to_owned(), column, dtype });
+        }
+        let frame = reader.finish().map_err(error)?;
+        Ok((frame, provenance))
+    })?;
+    check_decoded(&frame, path)?;
     Ok((frame, provenance))
+}
+
+/// Runs a polars Parquet decode, turning a panic (polars asserts on damaged pages and
+/// footers) into an error naming the file. The panic's own message is not printed: the
+/// error says what happened.
+fn without_panics<T>(path: &Path, decode: impl FnOnce() -> Result<T, CorpusError>) -> Result<T, CorpusError> {
+    quiet_panics::enter();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode));
+    quiet_panics::leave();
+    result.unwrap_or_else(|payload| {
+        let detail = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Err(CorpusError::DamagedParquet { path: path.to_owned(), detail })
+    })
+}
+
+/// While a decode runs, panics (in any thread: polars decodes on its pool) are not printed.
+mod quiet_panics {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Once;
+
+    static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+    static HOOK: Once = Once::new();
+
+    pub fn enter() {
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if ACTIVE.load(Ordering::SeqCst) == 0 {
+                    previous(info);
+                }
+            }));
+        });
+        ACTIVE.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn leave() {
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A decoded table whose columns disagree on their length, or whose dates lie outside the
+/// calendar, comes from a damaged file: printing or analysing it would panic.
+fn check_decoded(frame: &DataFrame, path: &Path) -> Result<(), CorpusError> {
+    let damaged = |detail: String| CorpusError::DamagedParquet { path: path.to_owned(), detail };
+    if let Some(column) = frame.columns().iter().find(|c| c.len() != frame.height()) {
+        return Err(damaged(format!(
+            "column {:?} has {} values for {} rows",
+            column.name(),
+            column.len(),
+            frame.height()
+        )));
+    }
+    for column in frame.columns() {
+        let out_of_range = match column.dtype() {
+            DataType::Date => column.date().ok().and_then(|d| {
+                d.phys
+                    .iter()
+                    .flatten()
+                    .find(|&days| {
+                        chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(719_163)).is_none()
+                    })
+                    .map(i64::from)
+            }),
+            DataType::Datetime(unit, _) => column.datetime().ok().and_then(|d| {
+                let per_second = match unit {
+                    TimeUnit::Nanoseconds => 1_000_000_000,
+                    TimeUnit::Microseconds => 1_000_000,
+                    TimeUnit::Milliseconds => 1_000,
+                };
+                d.phys
+                    .iter()
+                    .flatten()
+                    .find(|&v| chrono::DateTime::from_timestamp(v.div_euclid(per_second), 0).is_none())
+            }),
+            _ => None,
+        };
+        if let Some(value) = out_of_range {
+            return Err(damaged(format!("column {:?} holds {value}, which is no date", column.name())));
+        }
+    }
+    Ok(())
 }
 
 /// Parquet types this build of polars does not read (it would fail without naming the column,
