@@ -29,6 +29,8 @@ use crate::provenance::{sha256_bytes, Provenance};
 use crate::score::StanceScore;
 
 const MANIFEST: &str = "manifest.json";
+/// The pid of the process holding the run folder's lock, for the message another run gets.
+const LOCK_HOLDER: &str = "lock.pid";
 const FORMAT: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +52,8 @@ pub enum RunError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("another stance process is writing {dir}; wait for it to finish or stop it first")]
-    Busy { dir: PathBuf },
+    #[error("another stance process{} is writing {dir}; wait for it to finish or stop it first", holder(*.pid))]
+    Busy { dir: PathBuf, pid: Option<u32> },
     #[error("cannot use the run folder {path}")]
     Io {
         path: PathBuf,
@@ -80,6 +82,10 @@ pub enum RunError {
         #[source]
         source: Box<crate::Error>,
     },
+}
+
+fn holder(pid: Option<u32>) -> String {
+    pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default()
 }
 
 fn interrupted(saved: usize, total: usize, dir: Option<&Path>) -> String {
@@ -237,6 +243,14 @@ impl RunDir {
             return Err(RunError::ZeroPartSize);
         }
         let dir = Self::path_for(out);
+        remove_abandoned(&dir)?;
+        if dir.exists() && !dir.join(MANIFEST).exists() {
+            // A run folder is created with its manifest (renamed into place) and removed after
+            // being renamed away, so a folder without one is debris of a run killed by an older
+            // version while cleaning up: nothing in it can be trusted.
+            std::fs::remove_dir_all(&dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
+            reporter.note(&format!("removed {}: a run folder without its manifest", dir.display()));
+        }
         if dir.exists() && existing == Existing::Restart {
             let manifest = dir.join(MANIFEST);
             // Never pull the folder from under a run that still writes it. (The lock is let
@@ -269,11 +283,12 @@ impl RunDir {
             }
             return Err(RunError::Mismatch { dir, differences });
         }
+        // A live run is reported as one, not as an interrupted run to resume.
+        let lock = lock(&manifest_path, &dir)?;
         if existing == Existing::Refuse {
             let parts = (0..layout.parts()).take_while(|&p| part_path(&dir, p).exists()).count();
             return Err(RunError::Unfinished { dir, parts, total: layout.parts() });
         }
-        let lock = lock(&manifest_path, &dir)?;
         let run = RunDir { dir, layout, config_sha256, _lock: lock };
         remove_temp_files(&run.dir)?;
         let (parts_done, scores) = run.complete_parts(reporter)?;
@@ -384,12 +399,67 @@ impl RunDir {
         Ok(())
     }
 
-    /// Removes the run folder once the final table is written.
+    /// Removes the run folder once the final table is written. The folder is first renamed to
+    /// a name no run uses (one atomic step), then deleted: a kill at any point leaves either the
+    /// complete folder, which `--resume` finishes at once, or debris the next run removes.
     pub fn remove(self) -> Result<(), RunError> {
         let RunDir { dir, _lock: lock, .. } = self;
+        let trash = abandoned_name(&dir);
+        std::fs::rename(&dir, &trash).map_err(|source| RunError::Io { path: dir.clone(), source })?;
         // Some platforms cannot delete a file that is still open.
         drop(lock);
-        std::fs::remove_dir_all(&dir).map_err(|source| RunError::Io { path: dir, source })
+        std::fs::remove_dir_all(&trash).map_err(|source| RunError::Io { path: trash, source })
+    }
+}
+
+/// Where [`RunDir::remove`] moves a run folder before deleting it.
+fn abandoned_name(dir: &Path) -> PathBuf {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.with_file_name(format!(".{name}.removing.{}", std::process::id()))
+}
+
+/// Deletes what killed cleanups of `dir` left: folders renamed for removal, and folders being
+/// built whose process is gone.
+fn remove_abandoned(dir: &Path) -> Result<(), RunError> {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(parent) else { return Ok(()) };
+    let removing = format!(".{name}.removing.");
+    let building = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let stale = if let Some(pid) = file_name.strip_prefix(&removing) {
+            !pid.parse().is_ok_and(process_is_alive)
+        } else if let Some(pid) = file_name.strip_prefix(&building).and_then(|rest| rest.strip_suffix(".tmp"))
+        {
+            pid.parse().is_ok_and(|pid| !process_is_alive(pid))
+        } else {
+            false
+        };
+        if stale && entry.path().is_dir() {
+            std::fs::remove_dir_all(entry.path())
+                .map_err(|source| RunError::Io { path: entry.path(), source })?;
+        }
+    }
+    Ok(())
+}
+
+fn process_is_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+        let alive = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
+        alive || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        true
     }
 }
 
@@ -444,9 +514,17 @@ fn create(
 /// Takes the run folder's lock, held until the returned file is dropped.
 fn lock(manifest: &Path, dir: &Path) -> Result<File, RunError> {
     let file = File::open(manifest).map_err(|source| RunError::Io { path: manifest.to_owned(), source })?;
+    let holder = dir.join(LOCK_HOLDER);
     match try_lock(&file) {
-        Ok(true) => Ok(file),
-        Ok(false) => Err(RunError::Busy { dir: dir.to_owned() }),
+        Ok(true) => {
+            // Only a message depends on it: a failed write costs the pid in another run's error.
+            let _ = std::fs::write(&holder, std::process::id().to_string());
+            Ok(file)
+        }
+        Ok(false) => {
+            let pid = std::fs::read_to_string(&holder).ok().and_then(|text| text.trim().parse().ok());
+            Err(RunError::Busy { dir: dir.to_owned(), pid })
+        }
         Err(source) => Err(RunError::Io { path: manifest.to_owned(), source }),
     }
 }
@@ -624,7 +702,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(left.len(), 2, "manifest and part 0 only: {left:?}");
+        assert_eq!(left.len(), 3, "manifest, lock holder and part 0 only: {left:?}");
     }
 
     #[test]

@@ -555,3 +555,68 @@ fn a_truncated_model_file_is_named() {
          download or copy it again\n"
     );
 }
+
+/// A pid no process has: one that just exited.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// Every kill point of the final cleanup leaves a state that the next run gets past: the
+/// complete folder (resumed at once), the folder renamed for removal and half deleted (debris
+/// the next run removes), and, from older versions, a folder whose manifest went first.
+#[test]
+fn a_kill_during_the_cleanup_never_leaves_a_stuck_run() {
+    let dir = workdir(&corpus(STATEMENTS, 7));
+    let killed = stance_with_small_disk(dir.path(), &score_args(None, &[]), true);
+    assert_ne!(killed.code, 0, "the size limit should have killed the final write");
+    let parts = dir.path().join("scores.parquet.parts");
+    assert!(parts.join("manifest.json").exists());
+
+    // Renamed for removal, then killed half way through deleting it.
+    let trash = dir.path().join(format!(".scores.parquet.parts.removing.{}", dead_pid()));
+    std::fs::rename(&parts, &trash).unwrap();
+    std::fs::remove_file(trash.join("manifest.json")).unwrap();
+    let rerun = stance(dir.path(), &score_args(None, &[]));
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(!trash.exists(), "the debris of the killed cleanup is removed");
+    assert_same_table(dir.path());
+
+    // Manifest deleted first, parts left: what `remove_dir_all` killed mid-way left before.
+    std::fs::remove_file(dir.path().join("scores.parquet")).unwrap();
+    let killed = stance_with_small_disk(dir.path(), &score_args(None, &[]), true);
+    assert_ne!(killed.code, 0);
+    std::fs::remove_file(parts.join("manifest.json")).unwrap();
+    for extra in [&[][..], &["--resume"][..]] {
+        let _ = std::fs::remove_file(dir.path().join("scores.parquet"));
+        if !parts.exists() {
+            std::fs::create_dir(&parts).unwrap();
+            std::fs::write(parts.join("part-00000.parquet"), b"left over").unwrap();
+        }
+        let rerun = stance(dir.path(), &score_args(None, extra));
+        assert_eq!(rerun.code, 0, "{extra:?}: {}", rerun.stderr);
+        assert!(rerun.stderr.contains("a run folder without its manifest"), "{}", rerun.stderr);
+        assert_same_table(dir.path());
+    }
+}
+
+#[test]
+fn a_live_run_is_reported_as_busy_with_its_pid_not_as_interrupted() {
+    let dir = workdir(&corpus(STATEMENTS, 7));
+    let args = score_args(None, &[]);
+    let mut child = command(dir.path(), &args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    assert!(wait_for(&part(dir.path(), 0), &mut child), "the run ended before the second one started");
+    for extra in [&[][..], &["--resume"][..]] {
+        let second = stance(dir.path(), &score_args(None, extra));
+        let still_running = child.try_wait().unwrap().is_none();
+        if still_running {
+            assert_eq!(second.code, 2, "{}", second.stderr);
+            let expected = format!("another stance process (pid {}) is writing", child.id());
+            assert!(second.stderr.contains(&expected), "{}", second.stderr);
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
