@@ -180,3 +180,24 @@ fn damaged_parquet_files_are_errors_not_panics() {
     }
     assert!(damaged > 0);
 }
+
+/// Truncation tokenizes only a prefix of a long statement (memory no longer grows with it),
+/// and the prefix scores exactly what the whole text does.
+#[test]
+fn truncating_a_huge_statement_scores_what_its_beginning_does() {
+    use stance::progress::Silent;
+    use stance::score::{score_texts, LongText, ScoreOptions};
+    let model = common::fixture_model("bert");
+    let targets = common::single_target(
+        "peace",
+        ["Supports peace.".to_owned(), "Opposes peace.".to_owned(), "Neutral on peace.".to_owned()],
+    );
+    let sentence = "Russia is always open to peace negotiations with all parties concerned. ";
+    let huge = sentence.repeat(200_000);
+    let beginning: String = huge.chars().take(20_000).collect();
+    let options = ScoreOptions { long: LongText::Truncate, ..ScoreOptions::default() };
+    let run = |text: &str| score_texts(&[text], &targets, &model, &options, &Silent).unwrap().scores;
+    let (whole, prefix) = (run(&huge), run(&beginning));
+    assert_eq!(whole, prefix);
+    assert!(whole[0].truncated);
+}

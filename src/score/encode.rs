@@ -2,7 +2,7 @@
 //! token windows when it is too long, and joined with a hypothesis through the tokenizer's
 //! own post-processor (so special tokens and segment ids are exactly the model's).
 
-use tokenizers::{Encoding, PostProcessor, Tokenizer, TruncationDirection};
+use tokenizers::{Encoding, PostProcessor, Tokenizer};
 
 use crate::model::ModelError;
 
@@ -63,10 +63,20 @@ impl Encoder {
         range: std::ops::Range<usize>,
         hypothesis: Option<&Encoding>,
     ) -> Result<Sequence, ModelError> {
-        let mut part = premise.clone();
-        part.truncate(range.end, 0, TruncationDirection::Right);
-        part.truncate(range.end - range.start, 0, TruncationDirection::Left);
-        part.take_overflowing();
+        // Built from the window's slices alone: cloning the whole encoding per window made
+        // `--long window` quadratic in the statement's length.
+        let r = range;
+        let part = Encoding::new(
+            premise.get_ids()[r.clone()].to_vec(),
+            premise.get_type_ids()[r.clone()].to_vec(),
+            premise.get_tokens()[r.clone()].to_vec(),
+            premise.get_word_ids()[r.clone()].to_vec(),
+            premise.get_offsets()[r.clone()].to_vec(),
+            premise.get_special_tokens_mask()[r.clone()].to_vec(),
+            premise.get_attention_mask()[r.clone()].to_vec(),
+            Vec::new(),
+            Default::default(),
+        );
         let joined =
             self.tokenizer.post_process(part, hypothesis.cloned(), true).map_err(ModelError::Tokenize)?;
         Ok(Sequence { ids: joined.get_ids().to_vec(), type_ids: joined.get_type_ids().to_vec() })

@@ -304,7 +304,7 @@ pub fn embed_texts(
     let model_limit = model.max_positions.min(512);
     let max_length = options.max_length.unwrap_or(model_limit).min(model_limit);
     let encoder = Encoder::new(&model.tokenizer);
-    let (tokenized, position) = Tokenized::new(&encoder, texts.iter().copied())?;
+    let (tokenized, position) = Tokenized::new(&encoder, texts.iter().copied(), None)?;
     let budget = max_length.saturating_sub(encoder.added_tokens(false)).max(1);
     let mut set = SequenceSet::default();
     let mut plans: Vec<(Vec<usize>, bool)> = Vec::with_capacity(tokenized.encodings.len());

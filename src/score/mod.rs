@@ -274,9 +274,12 @@ struct Tokenized {
 }
 
 impl Tokenized {
+    /// Tokenizes each distinct text once. With `keep_tokens`, only as much of a long text as
+    /// gives more than that many tokens is tokenized (see [`tokenize_prefix`]).
     fn new<'a>(
         encoder: &Encoder,
         texts: impl IntoIterator<Item = &'a str>,
+        keep_tokens: Option<usize>,
     ) -> Result<(Self, Vec<usize>), ModelError> {
         let mut tokenized = Self { index: HashMap::new(), encodings: Vec::new() };
         let mut positions = Vec::new();
@@ -285,7 +288,11 @@ impl Tokenized {
             let i = match tokenized.index.get(text) {
                 Some(&i) => i,
                 None => {
-                    tokenized.encodings.push(encoder.tokenize(text)?);
+                    let encoding = match keep_tokens {
+                        Some(tokens) => tokenize_prefix(encoder, text, tokens)?,
+                        None => encoder.tokenize(text)?,
+                    };
+                    tokenized.encodings.push(encoding);
                     tokenized.index.insert(text.to_owned(), next);
                     next
                 }
@@ -293,6 +300,28 @@ impl Tokenized {
             positions.push(i);
         }
         Ok((tokenized, positions))
+    }
+}
+
+/// Characters per token that a prefix allows for: far more than any tokenizer's average, so
+/// the prefix nearly always holds enough tokens on the first try.
+const CHARS_PER_TOKEN: usize = 32;
+
+/// The tokens of `text` when only its first `keep` tokens and whether there are more matter
+/// (truncation): the text is cut at a space after `keep · CHARS_PER_TOKEN` characters, so
+/// that tokenizing a 20 MB statement costs what a page does. A cut at a space leaves the
+/// tokens before it as the whole text gives them; a prefix that gives too few tokens (words
+/// of hundreds of characters) is doubled until it does, or the whole text is taken.
+fn tokenize_prefix(encoder: &Encoder, text: &str, keep: usize) -> Result<Encoding, ModelError> {
+    let mut chars = keep.saturating_add(1).saturating_mul(CHARS_PER_TOKEN);
+    loop {
+        let Some((cut, _)) = text.char_indices().nth(chars) else { return encoder.tokenize(text) };
+        let end = text[cut..].find(char::is_whitespace).map_or(text.len(), |space| cut + space);
+        let encoding = encoder.tokenize(&text[..end])?;
+        if encoding.len() > keep || end == text.len() {
+            return Ok(encoding);
+        }
+        chars = chars.saturating_mul(2);
     }
 }
 
@@ -387,7 +416,8 @@ fn score_wanted_pairs(
     }
     let max_length = max_length_for(model, options);
     let encoder = Encoder::new(&model.tokenizer);
-    let (statements, statement_of) = Tokenized::new(&encoder, texts.iter().copied())?;
+    let keep_tokens = (options.long == LongText::Truncate).then_some(max_length);
+    let (statements, statement_of) = Tokenized::new(&encoder, texts.iter().copied(), keep_tokens)?;
     // needed[u * n_targets + t]: some text whose tokens are statement u wants target t.
     let mut needed = vec![false; statements.encodings.len() * n_targets];
     for (i, &u) in statement_of.iter().enumerate() {
@@ -398,7 +428,7 @@ fn score_wanted_pairs(
     let needs_any = |u: usize| needed[u * n_targets..(u + 1) * n_targets].iter().any(|&n| n);
     let hypotheses_text: Vec<&str> =
         targets.targets.iter().flat_map(|t| Stance::ALL.map(|s| t.hypothesis(s))).collect();
-    let (hypotheses, hypothesis_of) = Tokenized::new(&encoder, hypotheses_text.iter().copied())?;
+    let (hypotheses, hypothesis_of) = Tokenized::new(&encoder, hypotheses_text.iter().copied(), None)?;
     let hypothesis = |target: usize, stance: usize| &hypotheses.encodings[hypothesis_of[target * 3 + stance]];
 
     let mut set = SequenceSet::default();
