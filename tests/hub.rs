@@ -1,9 +1,11 @@
 //! `stance models pull` against a local stand-in for the Hugging Face hub: the real download
-//! code (hf-hub over HTTP) fills the standard cache layout, and scoring then resolves the hub
-//! id offline, recording the resolved commit and the weights' hash.
+//! code fills the standard cache layout, and scoring then resolves the hub id offline,
+//! recording the resolved commit and the weights' hash. The stand-in can also lie the ways a
+//! hostile hub could; each lie must be refused with nothing written beside the cache.
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -13,55 +15,116 @@ use assert_cmd::Command;
 const REPO_ID: &str = "stance-fixtures/tiny-bert";
 const COMMIT: &str = "4f1c0a7e9b2d3c5a6e8f0b1d2c3a4e5f6a7b8c9d";
 
+/// How the stand-in changes the bytes of a file it serves.
+type Change = fn(&mut Vec<u8>);
+
+/// What the stand-in says instead of the truth.
+#[derive(Clone, Default)]
+enum Lie {
+    #[default]
+    None,
+    /// The repo listing names this commit.
+    ListedCommit(String),
+    /// Downloads carry this `X-Repo-Commit`.
+    RepoCommit(String),
+    /// Downloads carry this `ETag`.
+    Etag(String),
+    /// `model.safetensors` is served changed from what the listing declares.
+    Weights(Change),
+}
+
 /// Serves the files of `folder` the way the hub's HTTP API does, for `requests` requests.
-fn serve(folder: PathBuf, requests: usize) -> String {
+fn serve(folder: PathBuf, requests: usize, lie: Lie) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming().take(requests) {
-            respond(stream.unwrap(), &folder);
+            respond(stream.unwrap(), &folder, &lie);
         }
     });
     address
 }
 
-fn respond(mut stream: TcpStream, folder: &Path) {
+/// The hub's listing entry for a file: LFS (size and SHA-256) for weights, git otherwise.
+fn sibling(name: &str, bytes: &[u8]) -> serde_json::Value {
+    let sha256 = stance::provenance::sha256_bytes(bytes);
+    // Stands in for the git blob id (a SHA-1), which pull cannot recompute and does not.
+    let blob_id = &sha256[..40];
+    if name.ends_with(".safetensors") {
+        serde_json::json!({
+            "rfilename": name, "size": bytes.len(), "blobId": blob_id,
+            "lfs": { "sha256": sha256, "size": bytes.len(), "pointerSize": 134 },
+        })
+    } else {
+        serde_json::json!({ "rfilename": name, "size": bytes.len(), "blobId": blob_id })
+    }
+}
+
+/// The blob id the hub names a file by: its `lfs.sha256`, else its `blobId`.
+fn blob_id(listed: &serde_json::Value) -> String {
+    listed["lfs"]["sha256"].as_str().or(listed["blobId"].as_str()).unwrap().to_owned()
+}
+
+fn respond(mut stream: TcpStream, folder: &Path, lie: &Lie) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut request_line = String::new();
     reader.read_line(&mut request_line).unwrap();
-    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let mut range_start = 0usize;
-    let mut range_end = None;
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let path = target.split('?').next().unwrap();
+    // Ranges as the hub serves them: hf-hub's own client asks for them.
+    let mut range = None;
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
         if line.trim().is_empty() {
             break;
         }
-        if let Some(range) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
-            let (start, end) = range.trim().split_once('-').unwrap();
-            range_start = start.parse().unwrap();
-            range_end = end.parse::<usize>().ok();
+        if let Some(bytes) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+            let (start, end) = bytes.trim().split_once('-').unwrap();
+            range = Some((start.parse::<usize>().unwrap(), end.parse::<usize>().ok()));
         }
     }
-    let info_path = format!("/api/models/{REPO_ID}/revision/main");
-    let resolve_prefix = format!("/{REPO_ID}/resolve/main/");
-    let (status, headers, body) = if path == info_path {
+    // Any revision is answered, and any file by its last path segment (URLs normalise `..`
+    // away), as a hostile hub would.
+    let file = match path.split_once("/resolve/") {
+        Some((_, rest)) => rest.split_once('/').map_or(rest, |(_, file)| file),
+        None => path.rsplit('/').next().unwrap(),
+    };
+    let (status, headers, body) = if path.starts_with(&format!("/api/models/{REPO_ID}/revision/")) {
         let siblings: Vec<serde_json::Value> = std::fs::read_dir(folder)
             .unwrap()
-            .map(|e| serde_json::json!({ "rfilename": e.unwrap().file_name().to_string_lossy() }))
+            .map(|e| e.unwrap())
+            .map(|e| sibling(&e.file_name().to_string_lossy(), &std::fs::read(e.path()).unwrap()))
             .collect();
-        let body = serde_json::json!({ "sha": COMMIT, "siblings": siblings }).to_string().into_bytes();
+        let sha = match lie {
+            Lie::ListedCommit(commit) => commit.as_str(),
+            _ => COMMIT,
+        };
+        let body = serde_json::json!({ "sha": sha, "siblings": siblings }).to_string().into_bytes();
         ("200 OK", vec![("Content-Type".to_owned(), "application/json".to_owned())], body)
-    } else if let Some(file) = path.strip_prefix(&resolve_prefix) {
-        let bytes = std::fs::read(folder.join(file)).unwrap();
-        let end = range_end.unwrap_or(bytes.len() - 1).min(bytes.len() - 1);
-        let headers = vec![
-            ("X-Repo-Commit".to_owned(), COMMIT.to_owned()),
-            ("ETag".to_owned(), format!("\"{}\"", stance::provenance::sha256_bytes(&bytes))),
-            ("Content-Range".to_owned(), format!("bytes {range_start}-{end}/{}", bytes.len())),
-        ];
-        ("206 Partial Content", headers, bytes[range_start..=end].to_vec())
+    } else if let Ok(mut bytes) = std::fs::read(folder.join(file)) {
+        let listed = sibling(file, &bytes);
+        if let (Lie::Weights(change), "model.safetensors") = (lie, file) {
+            change(&mut bytes);
+        }
+        let commit = match lie {
+            Lie::RepoCommit(commit) => commit.clone(),
+            _ => COMMIT.to_owned(),
+        };
+        let etag = match lie {
+            Lie::Etag(etag) => etag.clone(),
+            _ => blob_id(&listed),
+        };
+        let mut headers =
+            vec![("X-Repo-Commit".to_owned(), commit), ("ETag".to_owned(), format!("\"{etag}\""))];
+        match range {
+            Some((start, end)) => {
+                let end = end.unwrap_or(bytes.len() - 1).min(bytes.len() - 1);
+                headers.push(("Content-Range".to_owned(), format!("bytes {start}-{end}/{}", bytes.len())));
+                ("206 Partial Content", headers, bytes[start..=end].to_vec())
+            }
+            None => ("200 OK", headers, bytes),
+        }
     } else {
         ("404 Not Found", Vec::new(), b"not found".to_vec())
     };
@@ -71,8 +134,8 @@ fn respond(mut stream: TcpStream, folder: &Path) {
         response.push_str(&format!("{name}: {value}\r\n"));
     }
     response.push_str("\r\n");
-    stream.write_all(response.as_bytes()).unwrap();
-    stream.write_all(&body).unwrap();
+    // pull hangs up early on a body longer than listed.
+    let _ = stream.write_all(response.as_bytes()).and_then(|()| stream.write_all(&body));
     let _ = reader.read_to_end(&mut Vec::new());
 }
 
@@ -86,12 +149,55 @@ fn stance(cache: &Path, args: &[&str]) -> std::process::Output {
     command.args(args).output().unwrap()
 }
 
+/// Everything under `root` except the `hub` cache: paths with file contents or link targets.
+fn beside_cache(root: &Path) -> BTreeMap<PathBuf, String> {
+    let mut found = BTreeMap::new();
+    let mut folders = vec![root.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path == root.join("hub") {
+                continue;
+            }
+            let kind = std::fs::symlink_metadata(&path).unwrap().file_type();
+            let seen = if kind.is_symlink() {
+                format!("link to {}", std::fs::read_link(&path).unwrap().display())
+            } else if kind.is_dir() {
+                folders.push(path.clone());
+                "folder".to_owned()
+            } else {
+                String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()
+            };
+            found.insert(path, seen);
+        }
+    }
+    found
+}
+
+/// Pulls `spec` into `root/hub` from a stand-in serving `folder` that tells `lie`, and checks
+/// the pull fails with exit code 2, says `message`, and leaves everything beside the cache as it
+/// was, including a file `F` that a ref written outside it would overwrite.
+fn assert_refused(root: &Path, folder: &Path, spec: &str, lie: Lie, message: &str) {
+    std::fs::write(root.join("F"), "not to be overwritten").unwrap();
+    let before = beside_cache(root);
+    let endpoint = serve(folder.to_owned(), usize::MAX, lie);
+    let pull = stance(&root.join("hub"), &["-q", "models", "pull", spec, "--endpoint", &endpoint]);
+    let stderr = String::from_utf8_lossy(&pull.stderr);
+    assert_eq!(pull.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: ") && stderr.contains(message), "expected `{message}` in:\n{stderr}");
+    assert_eq!(beside_cache(root), before, "the pull wrote beside the cache");
+}
+
+fn repo_dir(root: &Path) -> PathBuf {
+    root.join("hub/models--stance-fixtures--tiny-bert")
+}
+
 #[test]
 fn pull_fills_the_standard_cache_and_scoring_resolves_it_offline() {
     let folder = common::fixture_model_dir("bert");
     let files = std::fs::read_dir(&folder).unwrap().count();
-    // One info request, then per needed file a metadata request and a download.
-    let endpoint = serve(folder.clone(), 1 + 2 * 3);
+    // One listing request, then one download per needed file.
+    let endpoint = serve(folder.clone(), 1 + 3, Lie::None);
     let cache = tempfile::tempdir().unwrap();
 
     let pull = stance(cache.path(), &["-q", "models", "pull", REPO_ID, "--endpoint", &endpoint]);
@@ -108,7 +214,13 @@ fn pull_fills_the_standard_cache_and_scoring_resolves_it_offline() {
     pulled.sort();
     assert_eq!(pulled, ["config.json", "model.safetensors", "tokenizer.json"]);
     let weights_sha = stance::provenance::sha256_file(&folder.join("model.safetensors")).unwrap();
-    assert!(repo.join("blobs").join(&weights_sha).is_file(), "blobs are named by their SHA-256");
+    assert!(repo.join("blobs").join(&weights_sha).is_file(), "LFS blobs are named by their SHA-256");
+    assert_eq!(std::fs::read_dir(repo.join("blobs")).unwrap().count(), 3, "no partial downloads are left");
+
+    // Intact blobs are not downloaded again: the stand-in answers only the listing.
+    let endpoint = serve(folder.clone(), 1, Lie::None);
+    let again = stance(cache.path(), &["-q", "models", "pull", REPO_ID, "--endpoint", &endpoint]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
 
     // Offline from here on: the stand-in has answered all it will.
     let corpus = cache.path().join("c.csv");
@@ -145,4 +257,81 @@ fn pull_reports_an_unreachable_hub() {
     assert_eq!(pull.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&pull.stderr);
     assert!(stderr.starts_with(&format!("error: downloading {REPO_ID}@main failed")), "{stderr}");
+}
+
+#[test]
+fn pull_refuses_a_revision_that_leaves_the_refs_folder() {
+    let folder = common::fixture_model_dir("bert");
+    let root = tempfile::tempdir().unwrap();
+    // refs/../../../F is root/F; an absolute revision replaces the refs folder altogether.
+    let absolute = root.path().join("F");
+    for revision in ["../../../F", absolute.to_str().unwrap()] {
+        let spec = format!("{REPO_ID}@{revision}");
+        assert_refused(root.path(), &folder, &spec, Lie::None, "is not a revision stance accepts");
+    }
+}
+
+#[test]
+fn pull_refuses_an_etag_that_is_not_a_blob_id() {
+    let folder = common::fixture_model_dir("bert");
+    let root = tempfile::tempdir().unwrap();
+    // blobs/../../../evil is root/evil.
+    let absolute = root.path().join("evil");
+    for etag in ["../../../evil", absolute.to_str().unwrap()] {
+        let lie = Lie::Etag(etag.to_owned());
+        assert_refused(root.path(), &folder, REPO_ID, lie, "refusing the ETag of config.json");
+    }
+}
+
+#[test]
+fn pull_refuses_a_commit_that_is_not_a_commit_id() {
+    let folder = common::fixture_model_dir("bert");
+    let root = tempfile::tempdir().unwrap();
+    // snapshots/../../../x is root/x.
+    let lie = Lie::RepoCommit("../../../x".to_owned());
+    assert_refused(root.path(), &folder, REPO_ID, lie, "refusing the X-Repo-Commit of config.json");
+    let lie = Lie::ListedCommit("../../../x".to_owned());
+    assert_refused(root.path(), &folder, REPO_ID, lie, "refusing the commit \"../../../x\"");
+    assert!(!repo_dir(root.path()).join("snapshots").exists(), "nothing was downloaded");
+}
+
+#[test]
+fn pull_refuses_shard_names_outside_the_snapshot() {
+    let bert = common::fixture_model_dir("bert");
+    let root = tempfile::tempdir().unwrap();
+    // snapshots/<commit>/../../../../evil.safetensors is root/evil.safetensors.
+    let absolute = root.path().join("evil.safetensors");
+    for shard in ["../../../../evil.safetensors", absolute.to_str().unwrap()] {
+        let folder = tempfile::tempdir().unwrap();
+        for file in ["config.json", "tokenizer.json"] {
+            std::fs::copy(bert.join(file), folder.path().join(file)).unwrap();
+        }
+        std::fs::copy(bert.join("model.safetensors"), folder.path().join("evil.safetensors")).unwrap();
+        let index = serde_json::json!({ "weight_map": { "bert.embeddings.word_embeddings.weight": shard } });
+        std::fs::write(folder.path().join("model.safetensors.index.json"), index.to_string()).unwrap();
+        let message = format!("lists the shard {shard:?}, which is not a plain file name");
+        assert_refused(root.path(), folder.path(), REPO_ID, Lie::None, &message);
+    }
+}
+
+#[test]
+fn pull_discards_weights_that_do_not_match_the_listing() {
+    let folder = common::fixture_model_dir("bert");
+    let root = tempfile::tempdir().unwrap();
+    let changes: [(Change, &str); 3] = [
+        (|bytes| bytes[100] ^= 1, "SHA-256"),
+        (|bytes| bytes.truncate(bytes.len() - 1), "size"),
+        (|bytes| bytes.push(0), "size"),
+    ];
+    for (change, what) in changes {
+        let message =
+            format!("model.safetensors from {REPO_ID}@main does not match the hub's listing ({what}");
+        assert_refused(root.path(), &folder, REPO_ID, Lie::Weights(change), &message);
+        let repo = repo_dir(root.path());
+        assert!(!repo.join("snapshots").join(COMMIT).join("model.safetensors").exists());
+        let blobs: Vec<_> =
+            std::fs::read_dir(repo.join("blobs")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(blobs.len(), 2, "only config.json and tokenizer.json are kept: {blobs:?}");
+        assert!(!repo.join("refs/main").exists(), "no ref points at the incomplete snapshot");
+    }
 }

@@ -69,6 +69,21 @@ pub enum ModelError {
         #[source]
         source: Box<hf_hub::api::sync::ApiError>,
     },
+    #[error(
+        "`{revision}` is not a revision stance accepts: give a branch or tag, a ref like refs/pr/1, or a \
+         commit (letters, digits, `.`, `_` and `-`, in `/`-separated parts that do not start with `.`)"
+    )]
+    InvalidRevision { revision: String },
+    #[error("refusing {what} {value:?} from the hub for {id}: expected {expected}")]
+    UnsafeHubValue { id: String, what: String, value: String, expected: String },
+    #[error("{file} from {id} does not match the hub's listing ({what} {actual}, expected {expected}); discarded it")]
+    DownloadMismatch { id: String, file: String, what: &'static str, expected: String, actual: String },
+    #[error("cannot write {path}")]
+    CacheWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{id} has no model.safetensors weights (PyTorch .bin checkpoints are not read)")]
     NoSafetensors { id: String },
     #[error("{id} has no {file} on the hub")]
@@ -79,6 +94,8 @@ pub enum ModelError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path} lists the shard {file:?}, which is not a plain file name beside the index")]
+    UnsafeShardName { path: PathBuf, file: String },
     #[error("the weights in {folder} have no {expected} tensor: not a {model_type} checkpoint?")]
     MissingTensor { folder: PathBuf, model_type: String, expected: String },
     #[error(
