@@ -130,10 +130,6 @@ impl Actors {
         Ok(Self { names, aliases })
     }
 
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
     /// The actor whose longest alias occurs in `words` (folded words of a speaker phrase).
     pub fn find(&self, words: &[&str]) -> ActorMatch<'_> {
         let mut best: Option<&Alias> = None;

@@ -53,11 +53,6 @@ impl Rule {
             Rule::Continuation => "continuation",
         }
     }
-
-    /// Rules that look only inside the quote's own sentence.
-    pub fn is_in_sentence(self) -> bool {
-        !matches!(self, Rule::PreviousSentence | Rule::NextSentence | Rule::Continuation)
-    }
 }
 
 /// A speaker phrase: the tokens that name the speaker, with alternatives.
