@@ -518,7 +518,9 @@ fn lock(manifest: &Path, dir: &Path) -> Result<File, RunError> {
     match try_lock(&file) {
         Ok(true) => {
             // Only a message depends on it: a failed write costs the pid in another run's error.
-            let _ = std::fs::write(&holder, std::process::id().to_string());
+            let _ = crate::output::create_replacing(&holder).and_then(|mut file| {
+                std::io::Write::write_all(&mut file, std::process::id().to_string().as_bytes())
+            });
             Ok(file)
         }
         Ok(false) => {

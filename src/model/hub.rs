@@ -435,7 +435,7 @@ impl<'a> Remote<'a> {
             .map_err(|source| ModelError::CacheWrite { path: blobs.to_owned(), source })?;
         let partial = Partial(beside(&blobs.join(expected.blob.as_deref().unwrap_or("download"))));
         let write_error = |source| ModelError::CacheWrite { path: partial.0.clone(), source };
-        let mut out = std::fs::File::create(&partial.0).map_err(write_error)?;
+        let mut out = crate::output::create_replacing(&partial.0).map_err(write_error)?;
         let progress = self.progress_bar(file, expected.size);
         let mut hasher = Sha256::new();
         let mut received = 0u64;
@@ -521,7 +521,9 @@ fn write_replacing(path: &Path, text: &str) -> Result<(), ModelError> {
         std::fs::create_dir_all(parent).map_err(write_error)?;
     }
     let partial = Partial(beside(path));
-    std::fs::write(&partial.0, text).map_err(write_error)?;
+    crate::output::create_replacing(&partial.0)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(write_error)?;
     std::fs::rename(&partial.0, path).map_err(write_error)
 }
 

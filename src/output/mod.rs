@@ -102,7 +102,7 @@ fn encode(
     df: &mut DataFrame,
     format: TableFormat,
     provenance: &Provenance,
-    file: &mut BufWriter<File>,
+    file: &mut BufWriter<&File>,
 ) -> Result<(), WriteFailure> {
     match format {
         TableFormat::Parquet => {
@@ -149,47 +149,38 @@ impl From<PolarsError> for WriteFailure {
 }
 
 /// A file written in full and synced under a temporary name next to its destination: renamed
-/// into place by `commit`, removed if dropped before.
+/// into place by `commit`, removed if dropped before. The temporary file is created
+/// exclusively under a random name, so a file or link planted there is never written through.
 struct Staged {
-    tmp: PathBuf,
+    tmp: tempfile::NamedTempFile,
     path: PathBuf,
-    committed: bool,
 }
 
 impl Staged {
     fn write<E>(
         path: &Path,
-        fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), E>,
+        fill: impl FnOnce(&mut BufWriter<&File>) -> Result<(), E>,
     ) -> Result<Self, OutputError>
     where
         E: Into<WriteFailure>,
     {
-        let staged = Self { tmp: temp_path(path), path: path.to_owned(), committed: false };
         let io_error = |source| OutputError::Io { path: path.to_owned(), source };
-        let file = File::create(&staged.tmp).map_err(io_error)?;
-        let mut writer = BufWriter::new(file);
+        let tmp = temp_file(path).map_err(io_error)?;
+        let mut writer = BufWriter::new(tmp.as_file());
         fill(&mut writer).map_err(|e| match e.into() {
             WriteFailure::Io(source) => OutputError::Io { path: path.to_owned(), source },
             WriteFailure::Polars(source) => OutputError::Encode { path: path.to_owned(), source },
         })?;
         let file = writer.into_inner().map_err(|e| io_error(e.into_error()))?;
         file.sync_all().map_err(io_error)?;
-        Ok(staged)
+        Ok(Self { tmp, path: path.to_owned() })
     }
 
-    fn commit(mut self) -> Result<(), OutputError> {
-        std::fs::rename(&self.tmp, &self.path)
-            .map_err(|source| OutputError::Io { path: self.path.clone(), source })?;
-        self.committed = true;
+    fn commit(self) -> Result<(), OutputError> {
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| OutputError::Io { path: self.path.clone(), source: e.error })?;
         Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -205,9 +196,8 @@ pub fn probe_writable(path: &Path) -> Result<(), OutputError> {
     if !folder.is_dir() {
         return Err(OutputError::NoFolder { path: path.to_owned(), folder: folder.to_owned() });
     }
-    let tmp = temp_path(path);
-    File::create(&tmp).map_err(|source| OutputError::Io { path: path.to_owned(), source })?;
-    std::fs::remove_file(&tmp).map_err(|source| OutputError::Io { path: path.to_owned(), source })
+    let tmp = temp_file(path).map_err(|source| OutputError::Io { path: path.to_owned(), source })?;
+    tmp.close().map_err(|source| OutputError::Io { path: path.to_owned(), source })
 }
 
 /// Fails early, before any long work, when the format of `path` cannot hold a column of
@@ -234,7 +224,7 @@ pub fn check_columns(path: &Path, schema: &Schema) -> Result<(), OutputError> {
 pub fn remove_stale_temp_files(path: &Path) -> Result<(), OutputError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let prefix = format!(".{name}.");
-    let own = format!("{prefix}{}.tmp", std::process::id());
+    let own = format!("{prefix}{}.", std::process::id());
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -243,19 +233,42 @@ pub fn remove_stale_temp_files(path: &Path) -> Result<(), OutputError> {
     for entry in std::fs::read_dir(folder).map_err(io_error)? {
         let entry = entry.map_err(io_error)?;
         let file = entry.file_name().to_string_lossy().into_owned();
-        let pid = file.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp"));
-        if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) && file != own {
+        // `.<name>.<pid>.<random>.tmp`, or `.<name>.<pid>.tmp` as older versions wrote them.
+        let rest = file.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp"));
+        let pid = rest.and_then(|rest| rest.split('.').next());
+        if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+            && !file.starts_with(&own)
+        {
             std::fs::remove_file(entry.path()).map_err(io_error)?;
         }
     }
     Ok(())
 }
 
-/// A hidden temporary name in the destination's folder, so the final rename stays on one
-/// filesystem (and is atomic).
-fn temp_path(path: &Path) -> PathBuf {
+/// Creates `path` afresh: whatever is there is removed first (a symbolic link itself, never
+/// its target) and the file is created with `O_CREAT | O_EXCL`, so a link planted in between
+/// makes this fail instead of being written through.
+pub(crate) fn create_replacing(path: &Path) -> std::io::Result<File> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+/// A new hidden file `.<name>.<pid>.<random>.tmp` in the destination's folder, so the final
+/// rename stays on one filesystem (and is atomic). Created with `O_CREAT | O_EXCL`: it fails
+/// rather than open anything already there, a symbolic link included.
+fn temp_file(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}.{}.", std::process::id()))
+        .suffix(".tmp")
+        .tempfile_in(folder)
 }
 
 #[cfg(test)]
@@ -291,6 +304,49 @@ mod tests {
         for fine in ["scores.parquet", "scores.ndjson"] {
             check_columns(Path::new(fine), frame.schema()).unwrap();
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn planted_links_are_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim.txt");
+        std::fs::write(&victim, "keep me").unwrap();
+        let path = dir.path().join("scores.csv");
+        // The temporary names earlier versions used (`.<name>.<pid>.tmp`) and the sidecar's.
+        for name in [".scores.csv", ".scores.csv.provenance.json"] {
+            let planted = dir.path().join(format!("{name}.{}.tmp", std::process::id()));
+            std::os::unix::fs::symlink(&victim, planted).unwrap();
+        }
+        let mut frame = df!("score" => [0.5f64]).unwrap();
+        write_table(&mut frame, &path, &provenance("run")).unwrap();
+        probe_writable(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert!(std::fs::read_to_string(&path).unwrap().contains("0.5"));
+
+        // A link where a file is replaced whole goes, its target stays.
+        let holder = dir.path().join("holder");
+        std::os::unix::fs::symlink(&victim, &holder).unwrap();
+        std::io::Write::write_all(&mut create_replacing(&holder).unwrap(), b"mine").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert!(!std::fs::symlink_metadata(&holder).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&holder).unwrap(), "mine");
+    }
+
+    #[test]
+    fn stale_temporary_files_of_other_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scores.parquet");
+        let own = temp_file(&path).unwrap();
+        for stale in [".scores.parquet.1.tmp", ".scores.parquet.2.a1B2c3.tmp"] {
+            std::fs::write(dir.path().join(stale), "partial").unwrap();
+        }
+        std::fs::write(dir.path().join(".scores.parquet.notes.tmp"), "not ours").unwrap();
+        remove_stale_temp_files(&path).unwrap();
+        let own_name = own.path().file_name().unwrap().to_string_lossy().into_owned();
+        let mut expected = vec![".scores.parquet.notes.tmp".to_owned(), own_name];
+        expected.sort();
+        assert_eq!(files(dir.path()), expected);
     }
 
     #[test]
