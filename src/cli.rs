@@ -424,7 +424,8 @@ fn analysing(path: &Path) -> String {
 }
 
 fn trend(args: &TrendArgs, command_line: &[String]) -> Result<()> {
-    let (scores, upstream) = pipeline::read_scores(&args.scores)?;
+    let input = pipeline::read_scores(&args.scores)?;
+    let scores = &input.frame;
     let options = TrendOptions {
         period: args.period,
         by: args.by.clone(),
@@ -433,14 +434,15 @@ fn trend(args: &TrendArgs, command_line: &[String]) -> Result<()> {
         seed: args.bootstrap.seed,
         rolling: args.rolling,
     };
-    let frame = analysis::trend(&scores, &options).with_context(|| analysing(&args.scores))?;
-    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
+    let frame = analysis::trend(scores, &options).with_context(|| analysing(&args.scores))?;
+    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &input);
     provenance.set_json("trend_options", &options);
     emit(frame, args.out.as_deref(), &provenance)
 }
 
 fn shift(args: &ShiftArgs, command_line: &[String]) -> Result<()> {
-    let (scores, upstream) = pipeline::read_scores(&args.scores)?;
+    let input = pipeline::read_scores(&args.scores)?;
+    let scores = &input.frame;
     let options = ShiftOptions {
         target: args.target.clone(),
         actor: args.actor.clone(),
@@ -451,14 +453,15 @@ fn shift(args: &ShiftArgs, command_line: &[String]) -> Result<()> {
         bootstrap: args.bootstrap.bootstrap,
         seed: args.bootstrap.seed,
     };
-    let frame = analysis::shifts(&scores, &options).with_context(|| analysing(&args.scores))?;
-    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
+    let frame = analysis::shifts(scores, &options).with_context(|| analysing(&args.scores))?;
+    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &input);
     provenance.set_json("shift_options", &options);
     emit(frame, args.out.as_deref(), &provenance)
 }
 
 fn compare(args: &CompareArgs, command_line: &[String]) -> Result<()> {
-    let (scores, upstream) = pipeline::read_scores(&args.scores)?;
+    let input = pipeline::read_scores(&args.scores)?;
+    let scores = &input.frame;
     let options = CompareOptions {
         target: args.target.clone(),
         actors: args.actors.clone(),
@@ -467,14 +470,15 @@ fn compare(args: &CompareArgs, command_line: &[String]) -> Result<()> {
         bootstrap: args.bootstrap.bootstrap,
         seed: args.bootstrap.seed,
     };
-    let frame = analysis::compare(&scores, &options).with_context(|| analysing(&args.scores))?;
-    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &upstream)?;
+    let frame = analysis::compare(scores, &options).with_context(|| analysing(&args.scores))?;
+    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &input);
     provenance.set_json("compare_options", &options);
     emit(frame, args.out.as_deref(), &provenance)
 }
 
 fn plot_chart(args: &PlotArgs, command_line: &[String]) -> Result<()> {
-    let (table, upstream) = pipeline::read_scores(&args.input)?;
+    let input = pipeline::read_scores(&args.input)?;
+    let table = input.frame.clone();
     let is_trends = table.column("mean").is_ok() && table.column("period_start").is_ok();
     let trends = if is_trends {
         table
@@ -482,16 +486,15 @@ fn plot_chart(args: &PlotArgs, command_line: &[String]) -> Result<()> {
         let options = TrendOptions { period: args.period, ..TrendOptions::default() };
         analysis::trend(&table, &options).with_context(|| analysing(&args.input))?
     };
+    let mut provenance = pipeline::derived_provenance(command_line, &args.input, &input);
     let shifts = match &args.shifts {
-        Some(path) => Some(pipeline::read_scores(path)?.0),
+        Some(path) => {
+            let shifts = pipeline::read_scores(path)?;
+            provenance.record_input("shifts", path, &shifts.sha256);
+            Some(shifts.frame)
+        }
         None => None,
     };
-    let mut provenance = pipeline::derived_provenance(command_line, &args.input, &upstream)?;
-    if let Some(path) = &args.shifts {
-        provenance
-            .record_input("shifts", path)
-            .map_err(|source| stance::Error::Io { path: path.clone(), source })?;
-    }
     let options = PlotOptions {
         target: args.target.clone(),
         actors: args.actors.clone(),

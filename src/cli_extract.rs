@@ -8,7 +8,6 @@ use clap::Args;
 use stance::extract::{self, eval, Actors, ArticleOptions, ExtractOptions};
 use stance::output::{probe_writable, write_table};
 use stance::progress::Reporter;
-use stance::provenance::Provenance;
 
 use crate::progress_bar::Bars;
 
@@ -52,7 +51,7 @@ impl ArticleArgs {
         &self,
         dedup: bool,
         attributed_only: bool,
-    ) -> Result<(extract::Articles, extract::Extraction, ExtractOptions)> {
+    ) -> Result<(extract::Articles, Option<Actors>, extract::Extraction, ExtractOptions)> {
         let actors = self
             .actors
             .as_deref()
@@ -64,7 +63,7 @@ impl ArticleArgs {
         let options = ExtractOptions { min_words: self.min_words, dedup, attributed_only };
         let extraction = extract::extract(&articles, &self.articles, actors.as_ref(), &options)
             .map_err(stance::Error::from)?;
-        Ok((articles, extraction, options))
+        Ok((articles, actors, extraction, options))
     }
 }
 
@@ -101,7 +100,7 @@ pub fn extract(args: &ExtractArgs, command_line: &[String], reporter: &Bars) -> 
     if let Some(out) = &args.out {
         probe_writable(out)?;
     }
-    let (articles, extraction, options) = args.input.read(!args.no_dedup, args.attributed_only)?;
+    let (articles, actors, extraction, options) = args.input.read(!args.no_dedup, args.attributed_only)?;
     let summary = &extraction.summary;
     reporter.note(&format!(
         "articles: {}; quotes: {} ({} direct, {} partial); {} partial under --min-words {} dropped; \
@@ -125,7 +124,9 @@ pub fn extract(args: &ExtractArgs, command_line: &[String], reporter: &Bars) -> 
     let mut frame = extraction.frame;
     match &args.out {
         Some(out) => {
-            let provenance = provenance(args, command_line, &articles, &options, summary)?;
+            let actors = args.input.actors.as_deref().zip(actors.as_ref());
+            let provenance =
+                extract::provenance(command_line, &args.input.articles, &articles, actors, &options, summary);
             write_table(&mut frame, out, &provenance).map_err(stance::Error::from)?;
             reporter.note(&format!("wrote {}", out.display()));
         }
@@ -137,30 +138,10 @@ pub fn extract(args: &ExtractArgs, command_line: &[String], reporter: &Bars) -> 
     Ok(())
 }
 
-fn provenance(
-    args: &ExtractArgs,
-    command_line: &[String],
-    articles: &extract::Articles,
-    options: &ExtractOptions,
-    summary: &extract::Summary,
-) -> Result<Provenance> {
-    let input = &args.input;
-    let provenance = extract::provenance(
-        command_line,
-        &input.articles,
-        articles,
-        input.actors.as_deref(),
-        options,
-        summary,
-    )
-    .map_err(|source| stance::Error::Io { path: input.articles.clone(), source })?;
-    Ok(provenance)
-}
-
 pub fn eval_extract(args: &EvalExtractArgs) -> Result<()> {
     let gold = eval::read_gold(&args.gold).map_err(stance::Error::from)?;
     // Every copy counts against the gold of its own article.
-    let (_, extraction, _) = args.input.read(false, false)?;
+    let (_, _, extraction, _) = args.input.read(false, false)?;
     let (direct, partial) = eval::predicted(&extraction.frame)?;
     let scores = eval::score(&gold, &direct, &partial);
     let mut out = std::io::stdout().lock();

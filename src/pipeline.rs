@@ -10,12 +10,13 @@ use polars::prelude::{DataFrame, DataType, IntoColumn};
 
 use crate::cache::{CacheKey, CacheKeys, ModelFingerprint, ScoreCache, ScoringContext};
 use crate::checkpoint::{self, Existing, RunConfig, RunDir, RunError, RunLayout};
-use crate::corpus::{load_table, parse_dates_at, read_corpus, CorpusOptions};
+use crate::corpus::{load_table, parse_dates_at, read_corpus, CorpusOptions, Table};
 use crate::model::{self, Model};
 use crate::progress::Reporter;
 use crate::provenance::{sha256_file, Provenance};
 use crate::score::{
-    max_length_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun, StanceScore,
+    head::HeadError, max_length_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun,
+    StanceScore,
 };
 use crate::targets::TargetSet;
 use crate::{Error, Result};
@@ -130,9 +131,7 @@ pub fn score_run(
             job.corpus.display()
         ));
     }
-    provenance
-        .record_input("corpus", &job.corpus)
-        .map_err(|source| Error::Io { path: job.corpus.clone(), source })?;
+    provenance.record_input("corpus", &job.corpus, &corpus.sha256);
     provenance.set("input.corpus.rows", corpus.frame.height());
     provenance.set("input.corpus.skipped_rows", corpus.skipped.len());
 
@@ -222,7 +221,7 @@ pub fn score_run(
         } else {
             let pairs = rows.start * layout.targets..rows.end * layout.targets;
             let part_mentioned = mentioned.as_ref().map(|m| &m[pairs]);
-            score_part(&texts[rows.clone()], part_mentioned, job, &keys, &known, &model, reporter)
+            score_part(&texts[rows.clone()], part_mentioned, job, &keys, &known, &model, &context, reporter)
         };
         let (part_scores, new_entries, counts) = match scored {
             Ok(scored) => scored,
@@ -260,6 +259,7 @@ pub fn score_run(
         max_length,
         sequences: stats.sequences,
         batches: stats.forward_passes,
+        head_sha256: context.head_sha256.clone(),
         mentioned,
     };
     let mut frame = scores_frame(&corpus.frame, &job.targets, &score_run).map_err(Error::Table)?;
@@ -267,8 +267,8 @@ pub fn score_run(
     provenance.set("max_length", max_length);
     provenance.set("batch_size", job.options.batch_size);
     provenance.set_json("score_options", &job.options);
-    if let Some(head) = &job.options.head {
-        provenance.record_input("head", head).map_err(|source| Error::Io { path: head.clone(), source })?;
+    if let (Some(head), Some(sha256)) = (&job.options.head, &context.head_sha256) {
+        provenance.record_input("head", head, sha256);
     }
     provenance.set_json("templates", &job.targets.templates);
     provenance.set_json("targets", &job.targets.targets);
@@ -328,6 +328,7 @@ fn score_part(
     keys: &CacheKeys,
     known: &Known,
     model: &Model,
+    context: &ScoringContext,
     reporter: &dyn Reporter,
 ) -> Result<ScoredPart> {
     let n_targets = job.targets.targets.len();
@@ -376,6 +377,19 @@ fn score_part(
         }
         let progress = PartProgress::new(reporter, texts.len());
         let scored = score_pairs(&todo, &job.targets, &wanted, model, &job.options, &progress)?;
+        // The run's cache keys and provenance name the head hashed when it started.
+        if let (Some(path), Some(expected), Some(found)) =
+            (&job.options.head, &context.head_sha256, &scored.head_sha256)
+        {
+            if expected != found {
+                let changed = HeadError::Changed {
+                    path: path.clone(),
+                    expected: expected.clone(),
+                    found: found.clone(),
+                };
+                return Err(ScoreError::from(changed).into());
+            }
+        }
         counts.forward_passes = scored.batches;
         counts.sequences = scored.sequences;
         counts.unreported = progress.unreported();
@@ -559,11 +573,11 @@ const OTHER_DATE_COLUMNS: [&str; 4] = ["period_start", "period_end", "last_date_
 /// columns of our tables where every value parses (another tool's `period_start` may be
 /// `Q1`), an integer or f32 `score` becomes Float64, and categorical or numeric
 /// `actor`/`target`/`label` columns (pandas writes categoricals) become text.
-pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
+pub fn read_scores(path: &Path) -> Result<Table> {
     let mut text_columns = vec!["actor", "target", "label", "date"];
     text_columns.extend(OTHER_DATE_COLUMNS);
     let table = load_table(path, &text_columns)?;
-    let mut frame = table.frame;
+    let mut frame = table.frame.clone();
     for name in ["actor", "target", "label"] {
         if let Ok(column) = frame.column(name) {
             if column.dtype() != &DataType::String && !column.dtype().is_nested() {
@@ -589,22 +603,16 @@ pub fn read_scores(path: &Path) -> Result<(DataFrame, Provenance)> {
             frame.replace("score", cast).map_err(Error::Table)?;
         }
     }
-    Ok((frame, table.provenance))
+    Ok(Table { frame, ..table })
 }
 
-/// Provenance of a table derived from the scores in `input`: this command, the input's hash,
-/// and the input's own provenance under `upstream.`.
-pub fn derived_provenance(
-    command_line: &[String],
-    input: &Path,
-    upstream: &Provenance,
-) -> Result<Provenance> {
+/// Provenance of a table derived from the scores read from `input`: this command, the hash
+/// of the bytes read, and the input's own provenance under `upstream.`.
+pub fn derived_provenance(command_line: &[String], input: &Path, scores: &Table) -> Provenance {
     let mut provenance = Provenance::for_command(command_line);
+    provenance.record_input("scores", input, &scores.sha256);
+    provenance.inherit(&scores.provenance);
     provenance
-        .record_input("scores", input)
-        .map_err(|source| Error::Io { path: input.to_owned(), source })?;
-    provenance.inherit(upstream);
-    Ok(provenance)
 }
 
 #[cfg(test)]

@@ -59,12 +59,12 @@ impl Provenance {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    /// Records an input file under `role`: its path as given and the SHA-256 of its bytes.
-    pub fn record_input(&mut self, role: &str, path: &Path) -> io::Result<()> {
-        let digest = sha256_file(path)?;
+    /// Records an input file under `role`: its path as given and the SHA-256 of the bytes that
+    /// were read from it (hashed in the same pass, never by opening the file again, which
+    /// could describe other bytes or block on a FIFO).
+    pub fn record_input(&mut self, role: &str, path: &Path, sha256: &str) {
         self.set(format!("input.{role}.path"), path.display());
-        self.set(format!("input.{role}.sha256"), digest);
-        Ok(())
+        self.set(format!("input.{role}.sha256"), sha256);
     }
 
     /// Keeps the provenance of an input table under `upstream.`, so a trend table still says

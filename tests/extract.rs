@@ -213,7 +213,7 @@ proptest! {
     #[test]
     fn offsets_hold_for_any_text(text in article_text()) {
         let articles = df!("id" => ["a"], "text" => [text.as_str()], "date" => ["2025-01-01"]).unwrap();
-        let articles = extract::Articles { frame: articles, provenance: Default::default() };
+        let articles = extract::Articles { frame: articles, provenance: Default::default(), sha256: String::new() };
         let options = ExtractOptions { dedup: false, min_words: 0, attributed_only: false };
         let extraction = extract::extract(&articles, Path::new("x.ndjson"), None, &options).unwrap();
         assert_offsets(&articles.frame, &extraction.frame);

@@ -201,3 +201,85 @@ fn truncating_a_huge_statement_scores_what_its_beginning_does() {
     assert_eq!(whole, prefix);
     assert!(whole[0].truncated);
 }
+
+/// Runs `stance args` in `dir` while a thread writes `content` once into the FIFO `dir/name`,
+/// and returns the exit code. A run that opens its input a second time (to hash it) would
+/// wait for a writer forever: it is killed after a minute and the test fails.
+#[cfg(unix)]
+fn run_on_fifo(dir: &Path, name: &str, content: &'static str, args: &[&str]) -> i32 {
+    use std::time::{Duration, Instant};
+    let fifo = dir.join(name);
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let writer = std::thread::spawn(move || std::fs::write(fifo, content).unwrap());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("stance"))
+        .current_dir(dir)
+        .env("HF_HUB_CACHE", dir.join("hub-cache"))
+        .env("STANCE_CACHE_DIR", dir.join("score-cache"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("stance {args:?} still running after a minute on a FIFO input");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    writer.join().unwrap();
+    status.code().unwrap_or(-1)
+}
+
+/// The SHA-256 a CSV output's provenance sidecar records for input `role`.
+fn recorded_sha256(sidecar: &Path, role: &str) -> String {
+    let provenance: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sidecar).unwrap()).unwrap();
+    provenance[format!("input.{role}.sha256")].as_str().unwrap_or_default().to_owned()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn inputs_are_hashed_in_the_pass_that_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = common::fixture_model_dir("bert").display().to_string();
+    let code = run_on_fifo(
+        dir.path(),
+        "corpus.csv",
+        CORPUS,
+        &[
+            "score",
+            "corpus.csv",
+            "--target",
+            "peace",
+            "--model",
+            &model,
+            "--no-cache",
+            "-q",
+            "--out",
+            "scores.csv",
+        ],
+    );
+    assert_eq!(code, 0);
+    let sidecar = dir.path().join("scores.csv.provenance.json");
+    assert_eq!(recorded_sha256(&sidecar, "corpus"), sha256_hex(CORPUS.as_bytes()));
+
+    // Tables derived from scores, too.
+    const SCORES: &str =
+        "actor,target,date,score\nKremlin,peace,2025-03-04,0.5\nKremlin,peace,2025-03-11,0.25\n";
+    let code =
+        run_on_fifo(dir.path(), "piped.csv", SCORES, &["trend", "piped.csv", "-q", "--out", "trend.csv"]);
+    assert_eq!(code, 0);
+    let sidecar = dir.path().join("trend.csv.provenance.json");
+    assert_eq!(recorded_sha256(&sidecar, "scores"), sha256_hex(SCORES.as_bytes()));
+}

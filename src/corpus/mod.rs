@@ -74,6 +74,8 @@ pub struct Corpus {
     pub input_rows: usize,
     /// Whether any id was derived from content.
     pub derived_ids: bool,
+    /// SHA-256 of the bytes the corpus was read from.
+    pub sha256: String,
 }
 
 /// Reads a corpus file and puts it in canonical form.
@@ -185,6 +187,7 @@ pub fn read_corpus(path: &Path, options: &CorpusOptions) -> Result<Corpus, Corpu
         provenance: table.provenance,
         input_rows: height,
         derived_ids,
+        sha256: table.sha256,
     })
 }
 

@@ -75,6 +75,8 @@ pub struct Table {
     pub format: InputFormat,
     /// Where each row of `frame` starts in the file.
     pub rows: RowLines,
+    /// SHA-256 of the bytes the table was decoded from.
+    pub sha256: String,
 }
 
 /// Reads a table by extension, with the provenance it carries.
@@ -106,9 +108,10 @@ pub fn read_table(path: &Path) -> Result<(DataFrame, Provenance), CorpusError> {
 pub fn load_table(path: &Path, text_columns: &[&str]) -> Result<Table, CorpusError> {
     let format = InputFormat::from_path(path)?;
     let bytes = std::fs::read(path).map_err(|source| CorpusError::Read { path: path.to_owned(), source })?;
+    let sha256 = crate::provenance::sha256_bytes(&bytes);
     if format == InputFormat::Parquet {
         let (frame, provenance) = read_parquet(bytes, path)?;
-        return Ok(Table { frame, provenance, format, rows: RowLines::unknown() });
+        return Ok(Table { frame, provenance, format, rows: RowLines::unknown(), sha256 });
     }
     let text = decode(&bytes, path)?;
     // NDJSON has no header: a file without objects is a table without rows, which is how one
@@ -122,7 +125,7 @@ pub fn load_table(path: &Path, text_columns: &[&str]) -> Result<Table, CorpusErr
         _ => json::read(text, path, text_columns)?,
     };
     let provenance = read_sidecar(&provenance_sidecar(path))?;
-    Ok(Table { frame, provenance, format, rows: RowLines::known(lines) })
+    Ok(Table { frame, provenance, format, rows: RowLines::known(lines), sha256 })
 }
 
 /// The file's text without a UTF-8 byte-order mark; invalid UTF-8 is located by line.

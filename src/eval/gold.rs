@@ -142,6 +142,9 @@ pub struct GoldFile {
     /// Provenance the file carried (a table written by `stance`), else empty.
     #[serde(skip)]
     pub provenance: Provenance,
+    /// SHA-256 of the bytes read.
+    #[serde(skip)]
+    pub sha256: String,
     /// Whether the file has `p_favor`, `p_against`, `p_none`.
     pub scored: bool,
     /// Every target in the file, kept or not (for messages).
@@ -432,6 +435,7 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
             input_rows: frame.height(),
             columns,
             provenance: table.provenance,
+            sha256: table.sha256,
             scored,
             targets_seen,
         },

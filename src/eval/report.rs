@@ -431,6 +431,7 @@ mod tests {
                 input_rows: labels.len(),
                 columns: Default::default(),
                 provenance: Provenance::default(),
+                sha256: String::new(),
                 scored: false,
                 targets_seen: Vec::new(),
             }],

@@ -15,8 +15,8 @@ use crate::corpus::{parse_iso8601, ParsedDate};
 use crate::model::{self, Model};
 use crate::progress::Reporter;
 use crate::provenance::Provenance;
-use crate::score::head::{embed_texts, features, Head, HeadInfo};
-use crate::score::{score_texts, Method, ScoreOptions};
+use crate::score::head::{embed_texts, features, Head, HeadError, HeadInfo};
+use crate::score::{score_texts, Method, ScoreError, ScoreOptions};
 use crate::targets::{TargetSet, Templates};
 
 /// Everything `stance eval` needs.
@@ -99,15 +99,13 @@ pub fn evaluate(
             let resolved = model::resolve(spec, &model::hub::cache_root())?;
             let model = Model::load(resolved, &job.device, job.score_options.dtype)?;
             model.record(&mut provenance);
-            let (probs, method, targets) = score_gold(&gold, job, &model, reporter)?;
+            let (probs, method, targets, head_sha256) = score_gold(&gold, job, &model, reporter)?;
             provenance.set("method", method.as_str());
             provenance.set_json("templates", &targets.templates);
             provenance.set_json("targets", &targets.targets);
             provenance.set_json("score_options", &job.score_options);
-            if let Some(head) = &job.score_options.head {
-                provenance
-                    .record_input("head", head)
-                    .map_err(|source| EvalError::Io { path: head.clone(), source })?;
+            if let (Some(head), Some(sha256)) = (&job.score_options.head, &head_sha256) {
+                provenance.record_input("head", head, sha256);
             }
             (Some(probs), Some(method))
         }
@@ -156,9 +154,7 @@ fn no_predictions(gold: &GoldSet) -> EvalError {
 fn record_gold(provenance: &mut Provenance, gold: &GoldSet) -> Result<(), EvalError> {
     for (k, file) in gold.files.iter().enumerate() {
         let role = if gold.files.len() == 1 { "gold".to_owned() } else { format!("gold.{}", k + 1) };
-        provenance
-            .record_input(&role, &file.path)
-            .map_err(|source| EvalError::Io { path: file.path.clone(), source })?;
+        provenance.record_input(&role, &file.path, &file.sha256);
         provenance.set(format!("input.{role}.format"), file.format.as_str());
         provenance.set(format!("input.{role}.rows"), file.rows);
         provenance.set_json(format!("input.{role}.columns"), &file.columns);
@@ -175,16 +171,18 @@ fn instant(date: &ParsedDate) -> i64 {
 }
 
 /// Scores each row against its own target: rows are grouped by target and each group is
-/// scored once. Returns the probabilities, the method and the targets with their hypotheses.
+/// scored once. Returns the probabilities, the method, the targets with their hypotheses and,
+/// with `--head`, the SHA-256 of the head's bytes (the same for every group, or an error).
 fn score_gold(
     gold: &GoldSet,
     job: &EvalJob,
     model: &Model,
     reporter: &dyn Reporter,
-) -> Result<(Vec<[f64; 3]>, Method, TargetSet), EvalError> {
+) -> Result<(Vec<[f64; 3]>, Method, TargetSet, Option<String>), EvalError> {
     let templates = job.targets.as_ref().map_or_else(Templates::default, |set| set.templates.clone());
     let mut probs = vec![[0.0; 3]; gold.len()];
     let mut method = None;
+    let mut head_sha256: Option<String> = None;
     let mut used = TargetSet { templates: templates.clone(), targets: Vec::new() };
     for name in gold.target_names() {
         let target = match job.targets.as_ref().and_then(|set| set.targets.iter().find(|t| t.name == name)) {
@@ -198,10 +196,23 @@ fn score_gold(
             probs[i] = run.get(k, 0).probs.map(f64::from);
         }
         method = Some(run.method);
+        if let (Some(path), Some(expected), Some(found)) =
+            (&job.score_options.head, &head_sha256, &run.head_sha256)
+        {
+            if expected != found {
+                let changed = HeadError::Changed {
+                    path: path.clone(),
+                    expected: expected.clone(),
+                    found: found.clone(),
+                };
+                return Err(ScoreError::from(changed).into());
+            }
+        }
+        head_sha256 = head_sha256.or(run.head_sha256);
         used.targets.extend(target.targets);
     }
     let method = method.unwrap_or_else(|| job.score_options.method.unwrap_or(Method::Embedding));
-    Ok((probs, method, used))
+    Ok((probs, method, used, head_sha256))
 }
 
 impl EvalOutcome {
@@ -310,8 +321,7 @@ pub fn train(
     for file in &gold.files {
         files.push(FileRecord {
             path: file.path.display().to_string(),
-            sha256: crate::provenance::sha256_file(&file.path)
-                .map_err(|source| EvalError::Io { path: file.path.clone(), source })?,
+            sha256: file.sha256.clone(),
             format: file.format.as_str(),
             rows: file.rows,
         });

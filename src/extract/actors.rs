@@ -75,6 +75,7 @@ struct Alias {
 pub struct Actors {
     names: Vec<String>,
     aliases: Vec<Alias>,
+    sha256: String,
 }
 
 /// The actor a phrase belongs to, or the two actors whose aliases tie.
@@ -127,7 +128,12 @@ impl Actors {
             }
             names.push(name);
         }
-        Ok(Self { names, aliases })
+        Ok(Self { names, aliases, sha256: crate::provenance::sha256_bytes(text.as_bytes()) })
+    }
+
+    /// SHA-256 of the TOML text the actors were read from.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
     }
 
     /// The actor whose longest alias occurs in `words` (folded words of a speaker phrase).

@@ -98,6 +98,8 @@ pub struct Articles {
     pub frame: DataFrame,
     /// Provenance the articles file carried.
     pub provenance: Provenance,
+    /// SHA-256 of the bytes the articles were read from.
+    pub sha256: String,
 }
 
 /// Reads an articles table (CSV, TSV, NDJSON, Parquet) or a single `.txt` article.
@@ -128,7 +130,7 @@ pub fn read_articles(path: &Path, options: &ArticleOptions) -> Result<Articles, 
             column: date_column,
         });
     }
-    Ok(Articles { frame, provenance: corpus.provenance })
+    Ok(Articles { frame, provenance: corpus.provenance, sha256: corpus.sha256 })
 }
 
 fn read_text_article(path: &Path, options: &ArticleOptions) -> Result<Articles, ExtractError> {
@@ -136,6 +138,7 @@ fn read_text_article(path: &Path, options: &ArticleOptions) -> Result<Articles, 
         options.date.as_ref().ok_or_else(|| ExtractError::TextWithoutDate { path: path.to_owned() })?;
     let date = corpus::parse_iso8601(value).map_err(|_| ExtractError::BadDate { value: value.clone() })?;
     let bytes = std::fs::read(path).map_err(|source| CorpusError::Read { path: path.to_owned(), source })?;
+    let sha256 = crate::provenance::sha256_bytes(&bytes);
     let text = String::from_utf8(bytes).map_err(|e| CorpusError::InvalidUtf8 {
         path: path.to_owned(),
         line: 1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count(),
@@ -157,7 +160,7 @@ fn read_text_article(path: &Path, options: &ArticleOptions) -> Result<Articles, 
         corpus::dates::date_series("date", &[Some(date)]).into_column(),
     ];
     let frame = DataFrame::new(1, columns).map_err(ExtractError::Frame)?;
-    Ok(Articles { frame, provenance: Provenance::default() })
+    Ok(Articles { frame, provenance: Provenance::default(), sha256 })
 }
 
 /// What an extraction found, for the summary and the provenance.
@@ -432,18 +435,18 @@ pub fn provenance(
     command_line: &[String],
     articles_path: &Path,
     articles: &Articles,
-    actors_path: Option<&Path>,
+    actors: Option<(&Path, &Actors)>,
     options: &ExtractOptions,
     summary: &Summary,
-) -> std::io::Result<Provenance> {
+) -> Provenance {
     let mut provenance = Provenance::for_command(command_line);
-    provenance.record_input("articles", articles_path)?;
+    provenance.record_input("articles", articles_path, &articles.sha256);
     provenance.set("input.articles.rows", articles.frame.height());
-    if let Some(actors) = actors_path {
-        provenance.record_input("actors", actors)?;
+    if let Some((path, actors)) = actors {
+        provenance.record_input("actors", path, actors.sha256());
     }
     provenance.set_json("extract_options", options);
     provenance.set_json("extract_summary", summary);
     provenance.inherit(&articles.provenance);
-    Ok(provenance)
+    provenance
 }

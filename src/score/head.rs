@@ -65,6 +65,11 @@ pub enum HeadError {
         model: String,
         model_sha256: String,
     },
+    #[error(
+        "the stance head {path} changed during the run (sha256 {expected} when it started, {found} later); \
+         rerun once the file stays as it is"
+    )]
+    Changed { path: PathBuf, expected: String, found: String },
     #[error("the stance head {path} expects {expected}-dimensional embeddings; the model gives {got}")]
     Dimension { path: PathBuf, expected: usize, got: usize },
     #[error("cannot serialize the stance head for {path}")]
@@ -182,9 +187,14 @@ impl Head {
     /// Reads a head written by [`Head::save`], checking its layout.
     pub fn load(path: &Path) -> Result<Self, HeadError> {
         let bytes = std::fs::read(path).map_err(|source| HeadError::Io { path: path.to_owned(), source })?;
+        Self::from_bytes(&bytes, path)
+    }
+
+    /// Parses the bytes of a head file read from `path` (named in errors).
+    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Self, HeadError> {
         let safetensors_error = |source| HeadError::Safetensors { path: path.to_owned(), source };
         let not_a_head = |problem: String| HeadError::NotAHead { path: path.to_owned(), problem };
-        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(safetensors_error)?;
+        let (_, header) = SafeTensors::read_metadata(bytes).map_err(safetensors_error)?;
         let metadata = header.metadata().clone().unwrap_or_default();
         let get = |key: &str| {
             metadata.get(key).cloned().ok_or_else(|| not_a_head(format!("its metadata has no `{key}`")))
@@ -237,7 +247,7 @@ impl Head {
             training,
         };
 
-        let tensors = SafeTensors::deserialize(&bytes).map_err(safetensors_error)?;
+        let tensors = SafeTensors::deserialize(bytes).map_err(safetensors_error)?;
         let read = |name: &str, shape: &[usize]| -> Result<Vec<f64>, HeadError> {
             let view = tensors.tensor(name).map_err(|_| not_a_head(format!("it has no `{name}` tensor")))?;
             if view.dtype() != Dtype::F64 || view.shape() != shape {
@@ -352,7 +362,8 @@ pub(super) fn score_with_head(
     path: &Path,
     reporter: &dyn Reporter,
 ) -> Result<ScoreRun, ScoreError> {
-    let head = Head::load(path)?;
+    let bytes = std::fs::read(path).map_err(|source| HeadError::Io { path: path.to_owned(), source })?;
+    let head = Head::from_bytes(&bytes, path)?;
     head.check_model(path, model)?;
     // Statements and target names go through the model together.
     let mut inputs: Vec<&str> = texts.to_vec();
@@ -381,6 +392,7 @@ pub(super) fn score_with_head(
         max_length: embedded.max_length,
         sequences: embedded.sequences,
         batches: embedded.batches,
+        head_sha256: Some(crate::provenance::sha256_bytes(&bytes)),
         mentioned: None,
     })
 }

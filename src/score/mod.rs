@@ -176,6 +176,8 @@ pub struct ScoreRun {
     pub sequences: usize,
     /// Forward passes (batches) run.
     pub batches: usize,
+    /// With `--head`: SHA-256 of the head file's bytes that scored the pairs.
+    pub head_sha256: Option<String>,
     /// With `--relevance-filter`, per pair: whether the statement mentions the target (pairs
     /// that do not were marked none without a forward pass).
     pub mentioned: Option<Vec<bool>>,
@@ -342,6 +344,7 @@ pub fn score_texts(
         max_length: pairs.max_length,
         sequences: pairs.sequences,
         batches: pairs.batches,
+        head_sha256: pairs.head_sha256,
         mentioned: None,
     })
 }
@@ -357,6 +360,8 @@ pub struct PairScores {
     pub sequences: usize,
     /// Forward passes (batches) run.
     pub batches: usize,
+    /// With `--head`: SHA-256 of the head file's bytes that scored the pairs.
+    pub head_sha256: Option<String>,
 }
 
 /// Scores the statement × target pairs `wanted` marks (statement-major, `texts.len()` ×
@@ -412,6 +417,7 @@ fn score_wanted_pairs(
             max_length: run.max_length,
             sequences: run.sequences,
             batches: run.batches,
+            head_sha256: run.head_sha256,
         });
     }
     let max_length = max_length_for(model, options);
@@ -551,7 +557,7 @@ fn score_wanted_pairs(
             }));
         }
     }
-    Ok(PairScores { scores, method, max_length, sequences: set.sequences.len(), batches })
+    Ok(PairScores { scores, method, max_length, sequences: set.sequences.len(), batches, head_sha256: None })
 }
 
 /// The sequences one statement × target is scored with.

@@ -110,6 +110,7 @@ mod tests {
             max_length: 512,
             sequences: 4,
             batches: 1,
+            head_sha256: None,
             mentioned: None,
         };
         let frame = scores_frame(&corpus, &targets, &run).unwrap();
