@@ -22,7 +22,10 @@
 //! systems, and anything else (the torn tail of a killed run, interleaved writes on a
 //! network file system, a flipped bit) fails the magic or the checksum; the reader skips it
 //! and resynchronises on the next valid record, so a damaged entry is recomputed, never
-//! trusted. The first valid record of a key wins: once written, a key's value never changes.
+//! trusted. A record whose checksum holds is still checked for values a score can have
+//! (finite probabilities in [0, 1] summing to 1 ± 1e-5), since anyone who can write the file
+//! can also compute a checksum. The first valid record of a key wins: once written, a key's
+//! value never changes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::OpenOptions;
@@ -338,6 +341,9 @@ impl ScoreCache {
     }
 }
 
+/// How far a cached score's probabilities may sum from 1 (f32 rounding is ~1e-7).
+const PROBABILITY_SUM_TOLERANCE: f64 = 1e-5;
+
 fn checksum(body: &[u8]) -> [u8; 8] {
     let digest = Sha256::digest(body);
     digest[..8].try_into().expect("a SHA-256 has 32 bytes")
@@ -375,7 +381,8 @@ fn decode(record: &[u8]) -> Option<(CacheKey, StanceScore)> {
     };
     let valid = record[53..56] == [0, 0, 0]
         && n_chunks >= 1
-        && probs.iter().all(|p| p.is_finite() && (0.0..=1.0).contains(p));
+        && probs.iter().all(|p| p.is_finite() && (0.0..=1.0).contains(p))
+        && (probs.iter().map(|&p| f64::from(p)).sum::<f64>() - 1.0).abs() <= PROBABILITY_SUM_TOLERANCE;
     let key = CacheKey(record[4..36].try_into().expect("32 bytes"));
     valid.then_some((key, StanceScore { probs, truncated, n_chunks }))
 }
@@ -426,6 +433,17 @@ mod tests {
     fn records_round_trip() {
         let record = encode(&key(1), &score(3));
         assert_eq!(decode(&record), Some((key(1), score(3))));
+    }
+
+    #[test]
+    fn checksummed_records_with_impossible_values_are_refused() {
+        let impossible = [[1.0, 1.0, 0.0], [0.5, 0.5, 0.1], [0.3, 0.3, 0.3], [0.0, 0.0, 0.0]];
+        for probs in impossible {
+            let record = encode(&key(1), &StanceScore { probs, truncated: false, n_chunks: 1 });
+            assert_eq!(decode(&record), None, "{probs:?}");
+        }
+        let close = StanceScore { probs: [0.2, 0.3, 0.500_004], truncated: false, n_chunks: 1 };
+        assert_eq!(decode(&encode(&key(1), &close)), Some((key(1), close)));
     }
 
     #[test]
