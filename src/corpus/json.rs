@@ -37,8 +37,10 @@ pub(super) fn read(
         }
         let object = match stream.next() {
             None => break,
+            // The line where the broken object starts: where serde noticed (kept in the source)
+            // can be lines later, at the end of the file for an unterminated string.
             Some(Err(source)) => {
-                return Err(CorpusError::Json { path: path.to_owned(), line: source.line(), source });
+                return Err(CorpusError::Json { path: path.to_owned(), line, source });
             }
             Some(Ok(object)) => object,
         };
@@ -236,7 +238,9 @@ mod tests {
         let source = std::error::Error::source(&err).unwrap().to_string();
         assert_eq!(source, "trailing comma at line 3 column 14");
         let err = parse("{\"text\": \"a\"}\n{\"text\": \"unterminated}\n").unwrap_err();
-        assert!(err.to_string().starts_with("c.jsonl: line "), "{err}");
+        assert_eq!(err.to_string(), "c.jsonl: line 2: malformed JSON");
+        let err = parse("{\"text\": \"a\"}\n\n{\"text\":\n \"b\",\n \"date\": }\n").unwrap_err();
+        assert_eq!(err.to_string(), "c.jsonl: line 3: malformed JSON");
     }
 
     #[test]
