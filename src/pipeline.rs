@@ -15,8 +15,7 @@ use crate::model::{self, Model};
 use crate::progress::Reporter;
 use crate::provenance::{sha256_file, Provenance};
 use crate::score::{
-    head::HeadError, max_length_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun,
-    StanceScore,
+    head, max_length_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun, StanceScore,
 };
 use crate::targets::TargetSet;
 use crate::{Error, Result};
@@ -377,19 +376,12 @@ fn score_part(
         }
         let progress = PartProgress::new(reporter, texts.len());
         let scored = score_pairs(&todo, &job.targets, &wanted, model, &job.options, &progress)?;
-        // The run's cache keys and provenance name the head hashed when it started.
-        if let (Some(path), Some(expected), Some(found)) =
-            (&job.options.head, &context.head_sha256, &scored.head_sha256)
-        {
-            if expected != found {
-                let changed = HeadError::Changed {
-                    path: path.clone(),
-                    expected: expected.clone(),
-                    found: found.clone(),
-                };
-                return Err(ScoreError::from(changed).into());
-            }
-        }
+        head::check_unchanged(
+            job.options.head.as_deref(),
+            context.head_sha256.as_deref(),
+            scored.head_sha256.as_deref(),
+        )
+        .map_err(ScoreError::from)?;
         counts.forward_passes = scored.batches;
         counts.sequences = scored.sequences;
         counts.unreported = progress.unreported();
@@ -576,8 +568,8 @@ const OTHER_DATE_COLUMNS: [&str; 4] = ["period_start", "period_end", "last_date_
 pub fn read_scores(path: &Path) -> Result<Table> {
     let mut text_columns = vec!["actor", "target", "label", "date"];
     text_columns.extend(OTHER_DATE_COLUMNS);
-    let table = load_table(path, &text_columns)?;
-    let mut frame = table.frame.clone();
+    let mut table = load_table(path, &text_columns)?;
+    let frame = &mut table.frame;
     for name in ["actor", "target", "label"] {
         if let Ok(column) = frame.column(name) {
             if column.dtype() != &DataType::String && !column.dtype().is_nested() {
@@ -603,7 +595,7 @@ pub fn read_scores(path: &Path) -> Result<Table> {
             frame.replace("score", cast).map_err(Error::Table)?;
         }
     }
-    Ok(Table { frame, ..table })
+    Ok(table)
 }
 
 /// Provenance of a table derived from the scores read from `input`: this command, the hash

@@ -15,7 +15,7 @@ use crate::corpus::{parse_iso8601, ParsedDate};
 use crate::model::{self, Model};
 use crate::progress::Reporter;
 use crate::provenance::Provenance;
-use crate::score::head::{embed_texts, features, Head, HeadError, HeadInfo};
+use crate::score::head::{self, embed_texts, features, Head, HeadInfo};
 use crate::score::{score_texts, Method, ScoreError, ScoreOptions};
 use crate::targets::{TargetSet, Templates};
 
@@ -196,18 +196,12 @@ fn score_gold(
             probs[i] = run.get(k, 0).probs.map(f64::from);
         }
         method = Some(run.method);
-        if let (Some(path), Some(expected), Some(found)) =
-            (&job.score_options.head, &head_sha256, &run.head_sha256)
-        {
-            if expected != found {
-                let changed = HeadError::Changed {
-                    path: path.clone(),
-                    expected: expected.clone(),
-                    found: found.clone(),
-                };
-                return Err(ScoreError::from(changed).into());
-            }
-        }
+        head::check_unchanged(
+            job.score_options.head.as_deref(),
+            head_sha256.as_deref(),
+            run.head_sha256.as_deref(),
+        )
+        .map_err(ScoreError::from)?;
         head_sha256 = head_sha256.or(run.head_sha256);
         used.targets.extend(target.targets);
     }

@@ -353,6 +353,23 @@ pub fn embed_texts(
     })
 }
 
+/// Fails when the head file `path` that scored some pairs (bytes with SHA-256 `used`) is not
+/// the one a run started with (`started`): its cache keys and provenance name that one.
+pub fn check_unchanged(
+    path: Option<&Path>,
+    started: Option<&str>,
+    used: Option<&str>,
+) -> Result<(), HeadError> {
+    match (path, started, used) {
+        (Some(path), Some(started), Some(used)) if started != used => Err(HeadError::Changed {
+            path: path.to_owned(),
+            expected: started.to_owned(),
+            found: used.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Scores every text against every target with the head in `path` (the embedding method).
 pub(super) fn score_with_head(
     texts: &[&str],
@@ -400,6 +417,24 @@ pub(super) fn score_with_head(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_head_changed_since_the_run_started_is_an_error() {
+        let path = Some(Path::new("head.safetensors"));
+        let (a, b) = ("a".repeat(64), "b".repeat(64));
+        let err = check_unchanged(path, Some(&a), Some(&b)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the stance head head.safetensors changed during the run (sha256 {a} when it started, {b} later); \
+                 rerun once the file stays as it is"
+            )
+        );
+        check_unchanged(path, Some(&a), Some(&a)).unwrap();
+        // Without a head, or before any part used one, there is nothing to compare.
+        check_unchanged(None, Some(&a), Some(&b)).unwrap();
+        check_unchanged(path, None, Some(&b)).unwrap();
+    }
 
     fn head(classes: Vec<Stance>, dim: usize) -> Head {
         let k = classes.len();
