@@ -207,22 +207,21 @@ impl Article<'_> {
             let mut split_from: Option<Found> = None;
             for j in 0..positions.len() {
                 let (left, right) = (segment(j), segment(j + 1));
-                // A segment ending in a colon introduces the next quote (`…", he said: "…`).
-                let introduces_next =
-                    j + 1 < positions.len() && right.last().is_some_and(|t| t.is_punct(':'));
-                let after = if introduces_next {
-                    None
+                let after = rules::verb_after(right).or_else(|| rules::according_to(right, true));
+                // A colon introduction of its own (`"…," the ministry said, while Sybiha
+                // insisted: "…"`) comes before the attribution of a quote broken by it.
+                let introduced = || rules::verb_before(left).or_else(|| rules::named_colon(left));
+                let split = || split_from.clone().map(|f| Found { rule: Rule::SplitQuote, ..f });
+                let before = if rules::ends_with_colon(left) {
+                    introduced().or_else(split)
                 } else {
-                    rules::verb_after(right).or_else(|| rules::according_to(right, true))
+                    split().or_else(introduced)
                 };
-                let result = after.clone().or_else(|| {
-                    split_from
-                        .take()
-                        .map(|f| Found { rule: Rule::SplitQuote, ..f })
-                        .or_else(|| rules::verb_before(left))
-                        .or_else(|| rules::named_colon(left))
-                        .or_else(|| rules::according_to(left, false))
-                });
+                let result = after
+                    .clone()
+                    .or(before)
+                    .or_else(|| rules::according_to(left, false))
+                    .or_else(|| rules::subject_earlier(tokens, left));
                 split_from = after.filter(|f| f.rule == Rule::VerbAfter);
                 found[quote_at(j)] = result;
             }
@@ -263,6 +262,14 @@ impl Article<'_> {
         let stop_after = tokens
             .get(p + 1)
             .is_some_and(|t| matches!(t.kind, super::text::TokenKind::Punct(c) if is_stop(c)));
+        // A quote that goes on from the writer's own words (`was "in close contact"`, `что «мы
+        // готовы»`, `газете «Вечерние ведомости»`) is woven into their sentence: a fragment
+        // when it opens in lower case or is short, whatever verb stands near it.
+        let woven = before.is_some();
+        let opens_lower = text.iter().find(|c| c.is_alphanumeric()).is_some_and(|c| c.is_lowercase());
+        if woven && (opens_lower || words < 4) {
+            return Kind::Partial;
+        }
         if words < 4 && !(attributed && (ends_utterance || stop_after)) {
             return Kind::Partial;
         }

@@ -841,8 +841,34 @@ fn contains(list: &[&str], folded: &str) -> bool {
     list.contains(&folded)
 }
 
+/// Past-tense stems of Russian speech verbs: a stem with `-л`, `-ла`, `-ли`, `-ло` (or the
+/// gerund `-в`) is a verb form; nouns on the same root (*заявление*) are not.
+const RUSSIAN_PAST_STEMS: &[&str] = &[
+    "заяви", "сказа", "отмети", "подчеркну", "добави", "сообщи", "поясни", "замети", "написа", "уточни",
+    "предупреди", "указа", "ответи", "призна", "призва", "напомни", "завери", "пообеща", "парирова",
+    "возрази", "отреагирова", "настаива", "повтори", "прокомментирова", "констатирова", "резюмирова",
+    "назва", "подтверди", "опроверга", "процитирова", "признава", "охарактеризова", "посетова",
+    "пожалова", "вырази", "обрати", "обеща", "допусти", "уточня", "сообща", "говори",
+];
+
+/// Past-tense stems of Ukrainian speech verbs: a stem with `-в`, `-ла`, `-ли`, `-ло`.
+const UKRAINIAN_PAST_STEMS: &[&str] = &[
+    "заяви", "сказа", "зазначи", "наголоси", "дода", "повідоми", "поясни", "написа", "попереди", "відпові",
+    "підкресли", "визна", "заклика", "нагада", "запевни", "уточни", "прокоментува", "відреагува",
+    "наполяга", "парирува", "заперечи", "назва", "підтверди", "повтори", "процитува", "охарактеризува",
+    "висловлю", "говори", "зауважи", "скаржи", "пообіця", "обіця", "поскаржи",
+];
+
 pub fn is_speech_verb(folded: &str) -> bool {
-    contains(SPEECH_VERBS, folded)
+    let past_form = |word: &str| {
+        let of = |stems: &[&str], endings: &[&str]| {
+            endings.iter().any(|end| word.strip_suffix(end).is_some_and(|stem| stems.contains(&stem)))
+        };
+        of(RUSSIAN_PAST_STEMS, &["л", "ла", "ли", "ло", "в"]) || of(UKRAINIAN_PAST_STEMS, &["в", "ла", "ли", "ло"])
+    };
+    // Reflexive forms (высказался, поскаржилася) carry -ся / -сь after the ending.
+    let unreflexive = folded.strip_suffix("ся").or_else(|| folded.strip_suffix("сь")).unwrap_or(folded);
+    contains(SPEECH_VERBS, folded) || past_form(folded) || past_form(unreflexive)
 }
 
 /// The grammatical gender a Russian or Ukrainian speech verb shows: past tense "-ла" is
@@ -855,8 +881,7 @@ pub fn verb_gender(folded: &str) -> Option<Gender> {
         Some(Gender::Female)
     } else if folded.ends_with('л')
         || folded.ends_with("лся")
-        || folded.ends_with("ив")
-        || folded.ends_with("ав")
+        || folded.ends_with('в')
     {
         Some(Gender::Male)
     } else {
@@ -907,8 +932,13 @@ pub fn may_follow_verb(folded: &str) -> bool {
 pub fn is_name_connector(folded: &str) -> bool {
     matches!(
         folded,
-        "of" | "for" | "the" | "von" | "der" | "de" | "van" | "al" | "bin" | "and" | "и" | "і" | "та"
-    )
+        "of" | "for" | "the" | "and" | "и" | "і" | "та"
+    ) || is_name_particle(folded)
+}
+
+/// Lower-case particles inside surnames: "Ursula von der Leyen", "фон дер Ляйен".
+pub fn is_name_particle(folded: &str) -> bool {
+    matches!(folded, "von" | "der" | "de" | "van" | "al" | "bin" | "фон" | "дер" | "ван")
 }
 
 pub fn is_cyrillic(c: char) -> bool {

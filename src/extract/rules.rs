@@ -126,6 +126,8 @@ fn trimmed(tokens: &[Token], mut range: Range<usize>) -> Option<Range<usize>> {
     while range.start < range.end
         && !is_name_word(&tokens[range.start])
         && !(tokens[range.start].folded == "the" && range.end - range.start > 1)
+        && !(lexicon::is_name_particle(&tokens[range.start].folded)
+            && tokens.get(range.start + 1).is_some_and(|t| is_name_word(t) || t.folded == "der" || t.folded == "дер"))
     {
         range.start += 1;
     }
@@ -162,8 +164,11 @@ fn run_from(tokens: &[Token], start: usize, ceiling: usize) -> Option<Range<usiz
     trimmed(tokens, start..end)
 }
 
-/// The speaker standing before the verb at `verb`: a pronoun, a name run, or an apposition
-/// (`…, Dmitry Peskov, said`).
+/// The speaker standing before the verb at `verb`: a pronoun, a name run, a name with an
+/// apposition (`Dmitry Peskov, the Kremlin spokesman, said` / `Putin's press secretary, Dmitry
+/// Peskov, said`), a name before a clause (`Leavitt, speaking in Washington, said`, `Рубіо,
+/// який також був присутній, додав`), or a name before a few words of circumstance (`Песков
+/// накануне заявил`, `Zelensky in his nightly address said`).
 fn speaker_before(tokens: &[Token], verb: usize, floor: usize) -> Option<(Phrase, Vec<Phrase>)> {
     let verb_token = &tokens[verb];
     let mut end = verb;
@@ -174,19 +179,63 @@ fn speaker_before(tokens: &[Token], verb: usize, floor: usize) -> Option<(Phrase
         return Some((phrase(tokens, end - 1..end, Some(verb_token)), Vec::new()));
     }
     if end > floor && tokens[end - 1].is_punct(',') {
-        let inner = run_before(tokens, end - 1, floor)?;
-        let outer = (inner.start > floor && tokens[inner.start - 1].is_punct(','))
-            .then(|| run_before(tokens, inner.start - 1, floor))
-            .flatten();
-        let alternatives = outer.map(|o| phrase(tokens, o, Some(verb_token))).into_iter().collect();
-        return Some((phrase(tokens, inner, Some(verb_token)), alternatives));
+        return before_comma(tokens, end - 1, floor, verb_token);
     }
-    let run = run_before(tokens, end, floor)?;
-    Some((phrase(tokens, run, Some(verb_token)), Vec::new()))
+    if let Some(run) = run_before(tokens, end, floor) {
+        return Some((phrase(tokens, run, Some(verb_token)), Vec::new()));
+    }
+    // Words of circumstance between the subject and its verb: lower-case, no verb, no comma.
+    let mut start = end;
+    while start > floor && end - start < MAX_CIRCUMSTANCE_WORDS {
+        let t = &tokens[start - 1];
+        if !t.is_word() || t.capitalized || is_speech_verb(&t.folded) {
+            break;
+        }
+        start -= 1;
+        if let Some(run) = run_before(tokens, start, floor).filter(|r| ends_in_name(tokens, r)) {
+            return Some((phrase(tokens, run, Some(verb_token)), Vec::new()));
+        }
+    }
+    None
+}
+
+/// Words of circumstance allowed between a subject and its verb.
+const MAX_CIRCUMSTANCE_WORDS: usize = 5;
+
+fn ends_in_name(tokens: &[Token], run: &Range<usize>) -> bool {
+    tokens[run.end - 1].capitalized
+}
+
+/// The speaker of a verb preceded by a comma at `comma`: the part between it and the comma
+/// before is an apposition or a clause.
+fn before_comma(tokens: &[Token], comma: usize, floor: usize, verb: &Token) -> Option<(Phrase, Vec<Phrase>)> {
+    let opening = (floor..comma).rev().find(|&i| tokens[i].is_punct(','));
+    let inner = run_before(tokens, comma, floor);
+    let outer = opening.and_then(|o| run_before(tokens, o, floor).map(|r| (o, r)));
+    let inner_is_whole = match (&inner, opening) {
+        (Some(run), Some(o)) => tokens[o + 1..run.start].iter().all(|t| t.is_word() && is_name_connector(&t.folded)),
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    let whole_phrase = |run: Range<usize>| phrase(tokens, run, Some(verb));
+    match (inner, outer) {
+        // `Putin's press secretary, Dmitry Peskov, said`: the name in the middle speaks.
+        (Some(inner), Some((_, outer))) if inner_is_whole && tokens[inner.start].capitalized => {
+            Some((whole_phrase(inner), vec![whole_phrase(outer)]))
+        }
+        // `Andriy Yermak, the head of Zelensky's office, wrote`: the name before it.
+        (Some(inner), Some((_, outer))) if inner_is_whole => {
+            Some((whole_phrase(outer), vec![whole_phrase(inner)]))
+        }
+        // `Leavitt, speaking in Washington, said`: a clause between the name and its verb.
+        (_, Some((_, outer))) => Some((whole_phrase(outer), Vec::new())),
+        (Some(inner), None) => Some((whole_phrase(inner), Vec::new())),
+        (None, None) => None,
+    }
 }
 
 /// The speaker after the verb at `verb` (inverted order: `said Peskov`, `заявил журналистам
-/// Песков`, `сказав він`), and where the phrase ends.
+/// Песков`, `сказав він`, `said one diplomat`, `— сказал эксперт`), and where the phrase ends.
 fn speaker_after(tokens: &[Token], verb: usize, ceiling: usize) -> Option<(Phrase, usize)> {
     let mut start = verb + 1;
     let mut skipped = 0;
@@ -201,10 +250,25 @@ fn speaker_after(tokens: &[Token], verb: usize, ceiling: usize) -> Option<(Phras
     if word(tokens, start).is_some_and(is_subject_pronoun) {
         return Some((phrase(tokens, start..start + 1, Some(&tokens[verb])), start + 1));
     }
-    let run = run_from(tokens, start, ceiling)?;
-    let end = run.end;
-    Some((phrase(tokens, run, Some(&tokens[verb])), end))
+    if let Some(run) = run_from(tokens, start, ceiling) {
+        let end = run.end;
+        return Some((phrase(tokens, run, Some(&tokens[verb])), end));
+    }
+    // A speaker described in lower case (`one diplomat`, `эксперт`, `экономист Павел
+    // Рудаков`): the words up to the clause's end, through its last name if it has one.
+    let clause_end = (start..ceiling)
+        .find(|&i| !tokens[i].is_word() || is_speech_verb(&tokens[i].folded))
+        .unwrap_or(ceiling)
+        .min(start + MAX_DESCRIBED_SPEAKER_WORDS);
+    if clause_end == start {
+        return None;
+    }
+    let end = (start..clause_end).rev().find(|&i| is_name_word(&tokens[i])).map_or(clause_end, |i| i + 1);
+    Some((phrase(tokens, start..end, Some(&tokens[verb])), end))
 }
+
+/// Words of a speaker described without a name.
+const MAX_DESCRIBED_SPEAKER_WORDS: usize = 6;
 
 fn is_verb(tokens: &[Token], i: usize, first: usize) -> bool {
     let t = &tokens[i];
@@ -283,7 +347,14 @@ pub fn verb_before(segment: &[Token]) -> Option<Found> {
     };
     let tail = &segment[tail_start..];
     let tail_words = tail.iter().filter(|t| t.is_word()).count();
-    let tail_ok = tail_words <= 6 && tail.iter().all(|t| !t.is_word() || may_stand_before_quote(&t.folded));
+    // A colon closes the introduction, whatever stands between (`told the daily briefing:`,
+    // `said in a statement late on Thursday:`, `відреагував у X:`); without one, the quote
+    // must follow the verb closely, or it is the writer's sentence that goes on.
+    let tail_ok = if colon {
+        tail_words <= MAX_COLON_TAIL_WORDS
+    } else {
+        tail_words <= 6 && tail.iter().all(|t| !t.is_word() || may_stand_before_quote(&t.folded))
+    };
     if !tail_ok {
         return None;
     }
@@ -295,8 +366,26 @@ pub fn verb_before(segment: &[Token]) -> Option<Found> {
     }
 }
 
-fn ends_with_colon(segment: &[Token]) -> bool {
+/// Words allowed between a speech verb (with its speaker) and the colon that introduces a quote.
+const MAX_COLON_TAIL_WORDS: usize = 12;
+
+pub fn ends_with_colon(segment: &[Token]) -> bool {
     segment.iter().rev().find(|t| !(t.is_punct('—') || t.is_punct('–'))).is_some_and(|t| t.is_punct(':'))
+}
+
+/// `The Kremlin said in a statement that the call was "businesslike", and added: "…"` — a
+/// speech verb without a subject (`and added:`, `adding:`, `додавши:`) right before the quote
+/// takes the speaker of the sentence's first clause that reports speech. `segment` is a slice
+/// of `sentence`.
+pub fn subject_earlier(sentence: &[Token], segment: &[Token]) -> Option<Found> {
+    let verb = segment.iter().rposition(|t| t.is_word() && is_speech_verb(&t.folded))?;
+    let tail = &segment[verb + 1..];
+    if tail.iter().any(Token::is_word) && !ends_with_colon(segment) {
+        return None;
+    }
+    let start = segment.first()?.span.start;
+    let earlier = sentence.iter().position(|t| t.span.start >= start)?;
+    speech_clause(&sentence[..earlier]).map(|f| Found { rule: Rule::SameSentence, ..f })
 }
 
 /// `Peskov: "…"` — a name and a colon right before the quote.
