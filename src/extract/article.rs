@@ -173,6 +173,8 @@ impl Article<'_> {
                 if let Some(clause) = rules::speech_clause(&sentence.tokens) {
                     // Only remembers the speaker; a tie here names no actor for any quote.
                     let _ = self.resolve(&clause, usize::MAX, &mut registry);
+                } else if let Some(name) = rules::opening_name(&sentence.tokens) {
+                    self.remember_mention(name, &mut registry);
                 }
             }
         }
@@ -366,18 +368,17 @@ impl Article<'_> {
                 .find(|n| compatible(n.gender, found.speaker.gender))
                 .map(|n| (n, Resolution::Pronoun))
         } else if is_role_only(&found.speaker) {
-            registry
-                .iter()
-                .rev()
-                .find(|n| {
-                    found
-                        .speaker
-                        .words
-                        .iter()
-                        .filter(|w| is_role_word(w))
-                        .any(|w| n.words.iter().any(|nw| nw == w))
-                })
-                .map(|n| (n, Resolution::Anaphor))
+            let role_words: Vec<&String> = found.speaker.words.iter().filter(|w| is_role_word(w)).collect();
+            let same_role = registry.iter().rev().find(|n| n.words.iter().any(|nw| role_words.contains(&nw)));
+            // "The minister added", "— пояснил помощник президента": an office without a
+            // name is, in news copy, the official quoted last (of the verb's gender).
+            let definite = !found.speaker.words.first().is_some_and(|w| lexicon::is_indefinite(w));
+            let last_official = || {
+                definite
+                    .then(|| registry.iter().rev().find(|n| compatible(n.gender, found.speaker.gender)))
+                    .flatten()
+            };
+            same_role.or_else(last_official).map(|n| (n, Resolution::Anaphor))
         } else {
             None
         };
@@ -419,12 +420,37 @@ impl Article<'_> {
                 actor
             }
         };
-        registry.push(Named {
-            words: found.speaker.words.clone(),
-            gender: found.speaker.gender,
-            actor: actor.clone(),
+        // A surname alone ("Брюс" after "Тэмми Брюс") is the person named in full before;
+        // their gender carries over too.
+        let surname = found.speaker.words.last();
+        let earlier = registry.iter().rev().find(|n| n.words.last() == surname && n.actor.is_some());
+        let (actor, resolution) = match (actor, earlier) {
+            (None, Some(named)) if self.actors.is_some() => (named.actor.clone(), Resolution::Anaphor),
+            (actor, _) => (actor, Resolution::Named),
+        };
+        let gender = found.speaker.gender.or_else(|| {
+            registry.iter().rev().find(|n| n.words.last() == surname).and_then(|n| n.gender)
         });
-        Ok(Attribution { rule: found.rule, resolution: Resolution::Named, speaker, actor })
+        registry.push(Named { words: found.speaker.words.clone(), gender, actor: actor.clone() });
+        Ok(Attribution { rule: found.rule, resolution, speaker, actor })
+    }
+}
+
+impl Article<'_> {
+    /// A person the sentence opens with, remembered for pronouns only when the actors file
+    /// knows them or a given name shows a person (not "Several MEPs", "The talks").
+    fn remember_mention(&self, name: Phrase, registry: &mut Vec<Named>) {
+        let words: Vec<&str> = name.words.iter().map(String::as_str).collect();
+        let actor = match self.actors.map(|actors| actors.find(&words)) {
+            Some(ActorMatch::Actor(actor)) => Some(actor.to_owned()),
+            Some(_) => None,
+            None => Some(self.text(name.span.clone())),
+        };
+        let person = name.words.iter().any(|w| lexicon::given_name_gender(w).is_some());
+        let known = self.actors.is_some() && actor.is_some();
+        if known || person {
+            registry.push(Named { words: name.words, gender: name.gender, actor });
+        }
     }
 }
 

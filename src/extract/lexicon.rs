@@ -389,8 +389,23 @@ const ROLE_STEMS: &[&str] = &[
 
 /// Words that put the speaker after them: "according to Peskov", "по словам Пескова".
 /// Each marker is a sequence of folded words.
-pub const ACCORDING_TO: &[&[&str]] =
-    &[&["according", "to"], &["in", "the", "words", "of"], &["по", "словам"], &["за", "словами"]];
+pub const ACCORDING_TO: &[&[&str]] = &[
+    &["according", "to"],
+    &["in", "the", "words", "of"],
+    &["по", "словам"],
+    &["за", "словами"],
+    // `«…», — говорится в заявлении Еврокомиссии`: the document's author speaks.
+    &["говорится", "в", "заявлении"],
+    &["говорится", "в", "сообщении"],
+    &["говорится", "в", "документе"],
+    &["говорится", "в", "коммюнике"],
+    &["йдеться", "в", "заяві"],
+    &["йдеться", "у", "заяві"],
+    &["йдеться", "в", "повідомленні"],
+    &["йдеться", "у", "повідомленні"],
+    &["йдеться", "в", "документі"],
+    &["йдеться", "у", "документі"],
+];
 
 /// "по его словам", "according to him": a marker whose speaker is a pronoun.
 pub const ACCORDING_TO_PRONOUN: &[&[&str]] = &[
@@ -848,7 +863,7 @@ const RUSSIAN_PAST_STEMS: &[&str] = &[
     "предупреди", "указа", "ответи", "призна", "призва", "напомни", "завери", "пообеща", "парирова",
     "возрази", "отреагирова", "настаива", "повтори", "прокомментирова", "констатирова", "резюмирова",
     "назва", "подтверди", "опроверга", "процитирова", "признава", "охарактеризова", "посетова",
-    "пожалова", "вырази", "обрати", "обеща", "допусти", "уточня", "сообща", "говори",
+    "пожалова", "вырази", "обрати", "обеща", "рассказа", "допусти", "уточня", "сообща", "говори",
 ];
 
 /// Past-tense stems of Ukrainian speech verbs: a stem with `-в`, `-ла`, `-ли`, `-ло`.
@@ -856,7 +871,7 @@ const UKRAINIAN_PAST_STEMS: &[&str] = &[
     "заяви", "сказа", "зазначи", "наголоси", "дода", "повідоми", "поясни", "написа", "попереди", "відпові",
     "підкресли", "визна", "заклика", "нагада", "запевни", "уточни", "прокоментува", "відреагува",
     "наполяга", "парирува", "заперечи", "назва", "підтверди", "повтори", "процитува", "охарактеризува",
-    "висловлю", "говори", "зауважи", "скаржи", "пообіця", "обіця", "поскаржи",
+    "висловлю", "говори", "зауважи", "скаржи", "пообіця", "обіця", "поскаржи", "розпові",
 ];
 
 pub fn is_speech_verb(folded: &str) -> bool {
@@ -958,6 +973,121 @@ pub fn name_gender(folded_last_word: &str) -> Option<Gender> {
     } else {
         None
     }
+}
+
+/// Given names common in the coverage of these actors, with their gender: a speaker introduced
+/// as "Karoline Leavitt" or "Тэмми Брюс" is known to be "she" later on.
+const GIVEN_NAMES: &[(&str, Gender)] = &[
+    ("dmitry", Gender::Male),
+    ("dmitri", Gender::Male),
+    ("dmytro", Gender::Male),
+    ("sergei", Gender::Male),
+    ("sergey", Gender::Male),
+    ("serhiy", Gender::Male),
+    ("yuri", Gender::Male),
+    ("vladimir", Gender::Male),
+    ("volodymyr", Gender::Male),
+    ("andriy", Gender::Male),
+    ("andrii", Gender::Male),
+    ("andrei", Gender::Male),
+    ("andrey", Gender::Male),
+    ("oleksandr", Gender::Male),
+    ("alexander", Gender::Male),
+    ("mykola", Gender::Male),
+    ("nikolai", Gender::Male),
+    ("ivan", Gender::Male),
+    ("oleg", Gender::Male),
+    ("oleh", Gender::Male),
+    ("pavel", Gender::Male),
+    ("pavlo", Gender::Male),
+    ("viktor", Gender::Male),
+    ("ihor", Gender::Male),
+    ("igor", Gender::Male),
+    ("heorhii", Gender::Male),
+    ("georgy", Gender::Male),
+    ("marco", Gender::Male),
+    ("mark", Gender::Male),
+    ("donald", Gender::Male),
+    ("john", Gender::Male),
+    ("david", Gender::Male),
+    ("michael", Gender::Male),
+    ("keir", Gender::Male),
+    ("emmanuel", Gender::Male),
+    ("friedrich", Gender::Male),
+    ("olaf", Gender::Male),
+    ("antonio", Gender::Male),
+    ("steve", Gender::Male),
+    ("keith", Gender::Male),
+    ("maria", Gender::Female),
+    ("mariya", Gender::Female),
+    ("ursula", Gender::Female),
+    ("kaja", Gender::Female),
+    ("karoline", Gender::Female),
+    ("tammy", Gender::Female),
+    ("olena", Gender::Female),
+    ("elena", Gender::Female),
+    ("yulia", Gender::Female),
+    ("iryna", Gender::Female),
+    ("irina", Gender::Female),
+    ("olha", Gender::Female),
+    ("olga", Gender::Female),
+    ("kamala", Gender::Female),
+    ("giorgia", Gender::Female),
+    ("annalena", Gender::Female),
+    ("marta", Gender::Female),
+    ("natalia", Gender::Female),
+    ("дмитрий", Gender::Male),
+    ("дмитро", Gender::Male),
+    ("сергей", Gender::Male),
+    ("сергій", Gender::Male),
+    ("юрий", Gender::Male),
+    ("юрій", Gender::Male),
+    ("владимир", Gender::Male),
+    ("володимир", Gender::Male),
+    ("андрей", Gender::Male),
+    ("андрій", Gender::Male),
+    ("александр", Gender::Male),
+    ("олександр", Gender::Male),
+    ("николай", Gender::Male),
+    ("микола", Gender::Male),
+    ("иван", Gender::Male),
+    ("іван", Gender::Male),
+    ("олег", Gender::Male),
+    ("павел", Gender::Male),
+    ("павло", Gender::Male),
+    ("игорь", Gender::Male),
+    ("ігор", Gender::Male),
+    ("георгий", Gender::Male),
+    ("георгій", Gender::Male),
+    ("марко", Gender::Male),
+    ("марк", Gender::Male),
+    ("дональд", Gender::Male),
+    ("мария", Gender::Female),
+    ("марія", Gender::Female),
+    ("урсула", Gender::Female),
+    ("кая", Gender::Female),
+    ("каролин", Gender::Female),
+    ("каролін", Gender::Female),
+    ("тэмми", Gender::Female),
+    ("теммі", Gender::Female),
+    ("елена", Gender::Female),
+    ("олена", Gender::Female),
+    ("юлия", Gender::Female),
+    ("юлія", Gender::Female),
+    ("ирина", Gender::Female),
+    ("ірина", Gender::Female),
+    ("ольга", Gender::Female),
+    ("марта", Gender::Female),
+];
+
+pub fn given_name_gender(folded: &str) -> Option<Gender> {
+    GIVEN_NAMES.iter().find(|(name, _)| *name == folded).map(|(_, gender)| *gender)
+}
+
+/// An indefinite speaker ("a diplomat", "one official", "один из дипломатов") is someone new,
+/// never a person named before.
+pub fn is_indefinite(folded: &str) -> bool {
+    matches!(folded, "a" | "an" | "one" | "another" | "some" | "один" | "одна" | "одно" | "одного" | "одні" | "некий" | "якийсь")
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ fn phrase(tokens: &[Token], range: Range<usize>, verb: Option<&Token>) -> Phrase
     } else {
         verb.and_then(|v| lexicon::verb_gender(&v.folded))
             .or_else(|| title_gender(&words))
+            .or_else(|| words.iter().find_map(|w| lexicon::given_name_gender(w)))
             .or_else(|| words.last().filter(|w| w.is_ascii()).and_then(|w| lexicon::name_gender(w)))
     };
     Phrase { span: tokens[range.start].span.start..tokens[range.end - 1].span.end, words, pronoun, gender }
@@ -230,7 +231,15 @@ fn before_comma(tokens: &[Token], comma: usize, floor: usize, verb: &Token) -> O
         // `Leavitt, speaking in Washington, said`: a clause between the name and its verb.
         (_, Some((_, outer))) => Some((whole_phrase(outer), Vec::new())),
         (Some(inner), None) => Some((whole_phrase(inner), Vec::new())),
-        (None, None) => None,
+        // `Один из членов американской делегации, пожелавший остаться неназванным, сказал`:
+        // a subject described in lower-case words, up to the clause.
+        (None, None) => {
+            let end = opening?;
+            let described = &tokens[floor..end];
+            let words = described.iter().filter(|t| t.is_word()).count();
+            (words > 0 && words <= MAX_DESCRIBED_SPEAKER_WORDS + 2 && described.iter().all(Token::is_word))
+                .then(|| (whole_phrase(floor..end), Vec::new()))
+        }
     }
 }
 
@@ -251,8 +260,18 @@ fn speaker_after(tokens: &[Token], verb: usize, ceiling: usize) -> Option<(Phras
         return Some((phrase(tokens, start..start + 1, Some(&tokens[verb])), start + 1));
     }
     if let Some(run) = run_from(tokens, start, ceiling) {
-        let end = run.end;
-        return Some((phrase(tokens, run, Some(&tokens[verb])), end));
+        // An office in the genitive runs on to the name: `заявил министр иностранных дел
+        // Украины Андрей Сибига`.
+        let clause_end = (run.end..ceiling)
+            .find(|&i| !tokens[i].is_word() || is_speech_verb(&tokens[i].folded))
+            .unwrap_or(ceiling)
+            .min(run.end + MAX_DESCRIBED_SPEAKER_WORDS);
+        let name_end = (run.end..clause_end).rev().find(|&i| tokens[i].capitalized).map(|i| i + 1);
+        let end = match name_end {
+            Some(end) if is_role_word(&tokens[run.end - 1].folded) => end,
+            _ => run.end,
+        };
+        return Some((phrase(tokens, run.start..end, Some(&tokens[verb])), end));
     }
     // A speaker described in lower case (`one diplomat`, `эксперт`, `экономист Павел
     // Рудаков`): the words up to the clause's end, through its last name if it has one.
@@ -434,6 +453,13 @@ pub fn according_to(segment: &[Token], after_quote: bool) -> Option<Found> {
         }
     }
     None
+}
+
+/// The name a sentence opens with (`State Department spokeswoman Tammy Bruce struck a similar
+/// tone.`): a person who may speak next, for the pronouns that follow.
+pub fn opening_name(tokens: &[Token]) -> Option<Phrase> {
+    let run = run_from(tokens, 0, tokens.len())?;
+    Some(phrase(tokens, run, None))
 }
 
 /// The speaker of a sentence that reports speech without quoting it (`Peskov spoke to
