@@ -19,8 +19,12 @@ fn demo_actors() -> PathBuf {
     repo().join("corpus/actors.toml")
 }
 
-fn annotated(name: &str) -> PathBuf {
-    repo().join("tests/fixtures/extract-holdout").join(name)
+/// The annotated sets: `extract-dev` (the rules were tuned on it) and `extract-holdout`
+/// (written apart and never read while tuning: it measures unseen articles).
+const ANNOTATED: [&str; 2] = ["extract-dev", "extract-holdout"];
+
+fn annotated(set: &str, name: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(set).join(name)
 }
 
 fn arg(path: &Path) -> &str {
@@ -156,11 +160,13 @@ fn extract_file(path: &Path, actors: Option<&Actors>, dedup: bool) -> (DataFrame
 }
 
 #[test]
-fn offsets_are_code_points_over_the_annotated_set() {
-    let actors = Actors::from_toml_file(&annotated("actors.toml")).unwrap();
-    let (articles, statements) = extract_file(&annotated("articles.ndjson"), Some(&actors), false);
-    assert!(statements.height() > 50, "{} rows", statements.height());
-    assert_offsets(&articles, &statements);
+fn offsets_are_code_points_over_the_annotated_sets() {
+    for set in ANNOTATED {
+        let actors = Actors::from_toml_file(&annotated(set, "actors.toml")).unwrap();
+        let (articles, statements) = extract_file(&annotated(set, "articles.ndjson"), Some(&actors), false);
+        assert!(statements.height() > 50, "{set}: {} rows", statements.height());
+        assert_offsets(&articles, &statements);
+    }
 }
 
 fn article_text() -> impl Strategy<Value = String> {
@@ -220,30 +226,35 @@ proptest! {
     }
 }
 
-/// The annotated set's measures, as EVALUATION.md reports them: a floor under today's numbers,
+/// The annotated sets' measures, as EVALUATION.md reports them: a floor under today's numbers,
 /// so that a change that loses quotes or attributions fails here.
 #[test]
-fn the_annotated_set_keeps_its_measured_quality() {
-    let dir = tempfile::tempdir().unwrap();
-    let articles = annotated("articles.ndjson");
-    let run = stance(
-        dir.path(),
-        &[
-            "eval-extract",
-            arg(&articles),
-            "--actors",
-            arg(&annotated("actors.toml")),
-            "--gold",
-            arg(&annotated("gold.csv")),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let f1 = |measure: &str| -> f64 {
-        let line = run.stdout.lines().find(|l| l.starts_with(measure)).unwrap();
-        line.split_whitespace().last().unwrap().parse().unwrap()
-    };
-    assert!(f1("quote spans") >= 0.95, "{}", run.stdout);
-    assert!(f1("attributed quotes") >= 0.65, "{}", run.stdout);
+fn the_annotated_sets_keep_their_measured_quality() {
+    // (set, spans F1, attributed precision and recall): a little under EVALUATION.md's numbers.
+    for (set, spans, attributed) in [("extract-dev", 0.98, 0.95), ("extract-holdout", 0.98, 0.85)] {
+        let dir = tempfile::tempdir().unwrap();
+        let articles = annotated(set, "articles.ndjson");
+        let run = stance(
+            dir.path(),
+            &[
+                "eval-extract",
+                arg(&articles),
+                "--actors",
+                arg(&annotated(set, "actors.toml")),
+                "--gold",
+                arg(&annotated(set, "gold.csv")),
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        // measure, gold, extracted, matched, P, R, F1
+        let numbers = |measure: &str| -> Vec<f64> {
+            let line = run.stdout.lines().find(|l| l.starts_with(measure)).unwrap();
+            line.split_whitespace().rev().take(3).map(|v| v.parse().unwrap()).collect()
+        };
+        let (span, attribution) = (numbers("quote spans"), numbers("attributed quotes"));
+        assert!(span[0] >= spans, "{set}: {}", run.stdout);
+        assert!(attribution[1] >= attributed && attribution[2] >= attributed, "{set}: {}", run.stdout);
+    }
 }
 
 fn bad_input(files: &[(&str, &str)], args: &[&str]) -> common::Output {

@@ -23,7 +23,7 @@ use std::ops::Range;
 
 use super::actors::{ActorMatch, Actors};
 use super::lexicon::{self, is_determiner, is_role_word, is_scare_cue, Gender};
-use super::marks::{find_quotes, QuoteSpan};
+use super::marks::{find_quotes, split_inner_attributions, QuoteSpan};
 use super::rules::{self, Found, Phrase, Rule};
 use super::text::{sentences, Sentence, Token};
 
@@ -120,7 +120,7 @@ struct Article<'a> {
 /// Every quote of `text`, in order.
 pub fn quotes(text: &str, actors: Option<&Actors>) -> Result<Vec<Quote>, AliasTie> {
     let chars: Vec<char> = text.chars().collect();
-    let spans = find_quotes(&chars);
+    let spans = split_inner_attributions(&chars, find_quotes(&chars));
     let sentences = sentences(&chars, &spans);
     let mut places = vec![(0, 0); spans.len()];
     for (s, sentence) in sentences.iter().enumerate() {
@@ -372,9 +372,8 @@ impl Article<'_> {
             let same_role = registry.iter().rev().find(|n| n.words.iter().any(|nw| role_words.contains(&nw)));
             // "The minister added", "— пояснил помощник президента": an office without a
             // name is, in news copy, the official quoted last (of the verb's gender).
-            let definite = !found.speaker.words.first().is_some_and(|w| lexicon::is_indefinite(w));
             let last_official = || {
-                definite
+                (!found.speaker.indefinite)
                     .then(|| registry.iter().rev().find(|n| compatible(n.gender, found.speaker.gender)))
                     .flatten()
             };
@@ -542,6 +541,49 @@ aliases = ["White House", "Білий дім"]
 
     fn some(name: &str) -> Option<String> {
         Some(name.to_owned())
+    }
+
+    #[test]
+    fn quotes_woven_into_the_writers_sentence_are_partial() {
+        let found = extract(
+            "Bruce said the department was “in close contact with our allies every day.” \
+             Песков заявил, что «мы готовы к переговорам». Кравцов дал интервью газете «Вечерние ведомости».",
+        );
+        assert!(found.iter().all(|q| q.1 == "partial"), "{found:?}");
+        // A whole sentence after "that" is still someone's words.
+        assert_eq!(actor_of("Peskov stated that “Russia is always open to peace negotiations”."), [some("Kremlin")]);
+    }
+
+    #[test]
+    fn an_attribution_inside_the_marks_gives_two_rows_of_one_group() {
+        let text = "«Мы готовы, — сказал Песков, — но не на любых условиях».";
+        let found = quotes(text, Some(&actors())).unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(found.iter().all(|q| q.kind == Kind::Direct && q.group == 0), "{found:?}");
+        assert_eq!(actor_of(text), [some("Kremlin"), some("Kremlin")]);
+    }
+
+    #[test]
+    fn offices_without_a_name_are_the_official_quoted_last() {
+        let text = "«Мы готовы», — сказала Захарова.\n«Это не так», — добавила дипломат.\n\
+                    «Мы подождём», — подчеркнул министр.";
+        // The minister is masculine: not Zakharova, and no man was quoted before.
+        assert_eq!(actor_of(text), [some("Russian MFA"), some("Russian MFA"), None]);
+        // Someone new is not someone named before.
+        assert_eq!(actor_of("“We are ready,” Zakharova said.\n“It is too early,” one official said."), [some("Russian MFA"), None]);
+    }
+
+    #[test]
+    fn a_surname_alone_is_the_person_named_in_full_before() {
+        let text = "«Мы готовы», — сказала представитель МИД России Елена Брюс.\n«Это не так», — добавила Брюс.";
+        assert_eq!(actor_of(text), [some("Russian MFA"), some("Russian MFA")]);
+    }
+
+    #[test]
+    fn a_sentence_opening_with_a_known_person_is_remembered_for_pronouns() {
+        let text = "Maria Zakharova struck a similar tone at the briefing. “We are not going to negotiate in public,” she said.\n\
+                    Political analyst Anna Petrenko was less sure. “It is too early,” she said.";
+        assert_eq!(actor_of(text), [some("Russian MFA"), None]);
     }
 
     #[test]

@@ -1036,6 +1036,8 @@ const GIVEN_NAMES: &[(&str, Gender)] = &[
     ("annalena", Gender::Female),
     ("marta", Gender::Female),
     ("natalia", Gender::Female),
+    ("anna", Gender::Female),
+    ("hanna", Gender::Female),
     ("дмитрий", Gender::Male),
     ("дмитро", Gender::Male),
     ("сергей", Gender::Male),
@@ -1078,6 +1080,8 @@ const GIVEN_NAMES: &[(&str, Gender)] = &[
     ("ірина", Gender::Female),
     ("ольга", Gender::Female),
     ("марта", Gender::Female),
+    ("анна", Gender::Female),
+    ("ганна", Gender::Female),
 ];
 
 pub fn given_name_gender(folded: &str) -> Option<Gender> {
@@ -1109,6 +1113,26 @@ mod tests {
         }
         assert!(!is_speech_verb("заявление"));
         assert!(!is_speech_verb("meeting"));
+    }
+
+    #[test]
+    fn russian_and_ukrainian_past_forms_come_from_stems_not_nouns() {
+        for verb in ["парировал", "отреагировала", "розповів", "розповіла", "відреагував", "наполягала", "высказался"] {
+            assert!(is_speech_verb(verb), "{verb}");
+        }
+        for noun in ["заявление", "заява", "сказка", "розповідь"] {
+            assert!(!is_speech_verb(noun), "{noun}");
+        }
+        assert_eq!(verb_gender("відповів"), Some(Gender::Male));
+        assert_eq!(verb_gender("розповіла"), Some(Gender::Female));
+    }
+
+    #[test]
+    fn given_names_and_indefinites() {
+        assert_eq!(given_name_gender("karoline"), Some(Gender::Female));
+        assert_eq!(given_name_gender("теммі"), Some(Gender::Female));
+        assert_eq!(given_name_gender("marco"), Some(Gender::Male));
+        assert!(is_indefinite("one") && is_indefinite("один") && !is_indefinite("the"));
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub struct QuoteSpan {
     pub end: usize,
     /// One past the closing mark, or `end` where the quote runs on into the next paragraph.
     pub close: usize,
-    /// The quote goes on in the next paragraph (no closing mark here).
+    /// The quote goes on in the next span: in the next paragraph (no closing mark here), or
+    /// after an attribution set inside its marks (`«Мы готовы, — сказал он, — но …»`).
     pub continues: bool,
 }
 
@@ -120,6 +121,63 @@ pub fn find_quotes(chars: &[char]) -> Vec<QuoteSpan> {
     quotes
 }
 
+/// Russian and Ukrainian print set the attribution inside the marks, between dashes:
+/// `«Мы готовы, — сказал Песков, — но не на любых условиях»`, `«… відкриті. — заявив він. —
+/// Але …»`. Each such quote is cut into its two parts, the first marked `continues`, so that
+/// the words between them are read as the attribution they are.
+pub fn split_inner_attributions(chars: &[char], quotes: Vec<QuoteSpan>) -> Vec<QuoteSpan> {
+    let mut out = Vec::with_capacity(quotes.len());
+    for quote in quotes {
+        let mut rest = quote;
+        while let Some((first_end, second_start)) = inner_attribution(chars, rest.start, rest.end) {
+            out.push(QuoteSpan { end: first_end, close: first_end, continues: true, ..rest });
+            rest = QuoteSpan { open: second_start, start: second_start, ..rest };
+        }
+        out.push(rest);
+    }
+    out
+}
+
+/// Longest attribution set between dashes inside a quote, in characters.
+const MAX_INNER_ATTRIBUTION: usize = 120;
+
+/// Where the first part of `chars[start..end]` ends and the second starts, around an
+/// attribution between dashes whose first words hold a speech verb.
+fn inner_attribution(chars: &[char], start: usize, end: usize) -> Option<(usize, usize)> {
+    let after_dash = |p: usize| -> Option<usize> {
+        let mut i = p + 1;
+        let spaces = |i: &mut usize| {
+            let before = *i;
+            while *i < end && chars[*i].is_whitespace() && chars[*i] != '\n' {
+                *i += 1;
+            }
+            *i > before
+        };
+        (spaces(&mut i) && i < end && matches!(chars[i], '—' | '–' | '-')).then_some(())?;
+        i += 1;
+        spaces(&mut i).then_some(i)
+    };
+    (start..end).find_map(|p| {
+        if !matches!(chars[p], ',' | '.' | '!' | '?' | '…') {
+            return None;
+        }
+        let clause = after_dash(p)?;
+        let words: Vec<String> = chars[clause..end.min(clause + 40)]
+            .split(|c| !(c.is_alphanumeric() || matches!(c, '-' | '\'' | '’' | 'ʼ')))
+            .filter(|w| !w.is_empty())
+            .take(3)
+            .map(|w| super::lexicon::fold(&w.iter().collect::<String>()))
+            .collect();
+        if !words.iter().any(|w| super::lexicon::is_speech_verb(w)) {
+            return None;
+        }
+        let limit = end.min(clause + MAX_INNER_ATTRIBUTION);
+        let close = (clause..limit).find(|&q| matches!(chars[q], ',' | '.') && after_dash(q).is_some())?;
+        let second = after_dash(close)?;
+        (second < end && has_text(&chars[second..end])).then_some((p + 1, second))
+    })
+}
+
 fn has_text(chars: &[char]) -> bool {
     chars.iter().any(|c| c.is_alphanumeric())
 }
@@ -167,6 +225,28 @@ mod tests {
         assert!(quotes("In the '90s the talks failed. O'Brien's team didn't comment.").is_empty());
         // An apostrophe taken for an opening mark does not swallow the real quote around it.
         assert_eq!(quotes("“Since the '90s we have talked,” he said."), ["Since the '90s we have talked,"]);
+    }
+
+    fn split(text: &str) -> Vec<(String, bool)> {
+        let chars: Vec<char> = text.chars().collect();
+        split_inner_attributions(&chars, find_quotes(&chars))
+            .iter()
+            .map(|q| (chars[q.start..q.end].iter().collect(), q.continues))
+            .collect()
+    }
+
+    #[test]
+    fn an_attribution_inside_the_marks_cuts_the_quote_in_two() {
+        assert_eq!(
+            split("«Мы готовы, — сказал Песков, — но не на любых условиях»."),
+            [("Мы готовы,".into(), true), ("но не на любых условиях".into(), false)]
+        );
+        assert_eq!(
+            split("«Ми відкриті до діалогу. — заявив він. — Але не до ультиматумів»."),
+            [("Ми відкриті до діалогу.".into(), true), ("Але не до ультиматумів".into(), false)]
+        );
+        // A dash inside the quote's own words is no attribution.
+        assert_eq!(split("«Удар по об'єкту — це злочин, — і ми це доведемо»."), [("Удар по об'єкту — це злочин, — і ми це доведемо".into(), false)]);
     }
 
     #[test]

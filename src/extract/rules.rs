@@ -65,6 +65,8 @@ pub struct Phrase {
     pub pronoun: bool,
     /// The gender the phrase or its verb shows.
     pub gender: Option<Gender>,
+    /// Introduced as someone new: "one official", "a diplomat", "один из дипломатов".
+    pub indefinite: bool,
 }
 
 /// What a rule found: the rule, the speaker phrase, and wider phrases to try against the
@@ -107,7 +109,10 @@ fn phrase(tokens: &[Token], range: Range<usize>, verb: Option<&Token>) -> Phrase
             .or_else(|| words.iter().find_map(|w| lexicon::given_name_gender(w)))
             .or_else(|| words.last().filter(|w| w.is_ascii()).and_then(|w| lexicon::name_gender(w)))
     };
-    Phrase { span: tokens[range.start].span.start..tokens[range.end - 1].span.end, words, pronoun, gender }
+    let indefinite = range.start.checked_sub(1).and_then(|i| word(tokens, i)).is_some_and(lexicon::is_indefinite)
+        || words.first().is_some_and(|w| lexicon::is_indefinite(w));
+    let span = tokens[range.start].span.start..tokens[range.end - 1].span.end;
+    Phrase { span, words, pronoun, gender, indefinite }
 }
 
 fn title_gender(words: &[String]) -> Option<Gender> {
@@ -458,9 +463,19 @@ pub fn according_to(segment: &[Token], after_quote: bool) -> Option<Found> {
 /// The name a sentence opens with (`State Department spokeswoman Tammy Bruce struck a similar
 /// tone.`): a person who may speak next, for the pronouns that follow.
 pub fn opening_name(tokens: &[Token]) -> Option<Phrase> {
-    let run = run_from(tokens, 0, tokens.len())?;
+    // A person's name may follow a description (`Political analyst Anna Petrenko`, `Депутатка
+    // облради Ірина Левченко`); otherwise the opening words themselves.
+    let opening = tokens.iter().take_while(|t| t.is_word()).count().min(OPENING_WORDS);
+    let person = (0..opening).find_map(|start| {
+        run_from(tokens, start, tokens.len())
+            .filter(|run| tokens[run.clone()].iter().any(|t| lexicon::given_name_gender(&t.folded).is_some()))
+    });
+    let run = person.or_else(|| run_from(tokens, 0, tokens.len()))?;
     Some(phrase(tokens, run, None))
 }
+
+/// How far into a sentence its subject's name is looked for.
+const OPENING_WORDS: usize = 5;
 
 /// The speaker of a sentence that reports speech without quoting it (`Peskov spoke to
 /// reporters on Monday.`, `He added that …`): the first speech verb with a speaker next to it.
@@ -584,6 +599,60 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_colon_closes_an_introduction_whatever_stands_before_it() {
+        for (text, speaker) in [
+            ("White House press secretary Karoline Leavitt told the daily briefing: “We are ready.”", "White House press secretary Karoline Leavitt"),
+            ("The Kremlin said in a statement late on Thursday: “We are ready.”", "The Kremlin"),
+            ("Сибіга відреагував у X: «Ми готові».", "Сибіга"),
+        ] {
+            assert_eq!(before(text), Some((speaker.into(), Rule::ColonIntro)), "{text}");
+        }
+        // Without a colon the quote must follow the verb closely.
+        assert_eq!(before("Peskov said the talks on the plan had been called “a waste of time”."), None);
+    }
+
+    #[test]
+    fn clauses_appositions_and_circumstances_between_speaker_and_verb() {
+        for (text, speaker) in [
+            ("Leavitt, speaking in Washington, said: “We are ready.”", "Leavitt"),
+            ("Andriy Yermak, the head of Zelensky's office, wrote: “We are ready.”", "Andriy Yermak"),
+            ("Держсекретар Марко Рубіо, який також був присутній на брифінгу, додав: «Ми готові».", "Держсекретар Марко Рубіо"),
+            ("Песков накануне заявил журналистам: «Мы готовы».", "Песков"),
+            ("Лавров на это ответил: «Мы готовы».", "Лавров"),
+            ("Ursula von der Leyen in an interview said: “We are ready.”", "Ursula von der Leyen"),
+            ("Отвечая на вопрос, фон дер Ляйен сказала: «Мы готовы».", "фон дер Ляйен"),
+            ("Один из членов делегации, пожелавший остаться неназванным, сказал: «Мы готовы».", "Один из членов делегации"),
+        ] {
+            assert_eq!(before(text).map(|f| f.0), Some(speaker.into()), "{text}");
+        }
+    }
+
+    #[test]
+    fn speakers_after_the_verb_described_or_with_their_office() {
+        assert_eq!(after("“We are ready,” said one diplomat, who asked not to be named.").as_deref(), Some("one diplomat"));
+        assert_eq!(after("«Мы готовы», — сказал эксперт.").as_deref(), Some("эксперт"));
+        assert_eq!(
+            after("«Мы готовы», — заявил министр иностранных дел Украины Андрей Сибига.").as_deref(),
+            Some("министр иностранных дел Украины Андрей Сибига")
+        );
+        assert_eq!(after("«Мы готовы», — говорится в заявлении Еврокомиссии.").as_deref(), None);
+        let (chars, s) = sentence("«Мы готовы», — говорится в заявлении Еврокомиссии.");
+        let found = according_to(right_of_first_quote(&s), true).unwrap();
+        assert_eq!(speaker_text(&chars, &found), "Еврокомиссии");
+    }
+
+    #[test]
+    fn a_verb_without_subject_takes_the_sentences_speaker() {
+        let (chars, s) = sentence("The Kremlin said the call had been “detailed and businesslike”, and added: “We are ready.”");
+        let positions = s.quote_positions();
+        let segment = &s.tokens[positions[0] + 1..positions[1]];
+        let found = subject_earlier(&s.tokens, segment).unwrap();
+        assert_eq!((speaker_text(&chars, &found).as_str(), found.rule), ("The Kremlin", Rule::SameSentence));
+        let (_, s) = sentence("Talks went on, and then: “We are ready.”");
+        assert_eq!(subject_earlier(&s.tokens, left_of_first_quote(&s)), None);
     }
 
     #[test]
