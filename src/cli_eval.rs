@@ -231,7 +231,7 @@ pub fn eval(args: &EvalArgs, command_line: &[String], reporter: &Bars) -> Result
         }
     }
     let targets = match &args.targets {
-        Some(file) => Some(TargetSet::from_toml_file(file)?),
+        Some(file) => Some(TargetSet::from_toml_file_for_gold(file)?),
         None => None,
     };
     let mut gold_options = args.gold_args.options();

@@ -184,7 +184,7 @@ impl TargetSet {
                 keywords: Vec::new(),
             })
             .collect();
-        Self::build("--target", templates, entries)
+        Self::build("--target", templates, entries, true)
     }
 
     /// Reads a `targets.toml` (see DESIGN.md): optional `[templates]`, then `[[target]]`
@@ -196,6 +196,18 @@ impl TargetSet {
     }
 
     pub fn from_toml_str(text: &str, path: &Path) -> Result<Self, TargetsError> {
+        Self::parse(text, path, true)
+    }
+
+    /// Reads a targets file for a labelled set that names its own targets (`stance eval`):
+    /// a file with only `[templates]` is accepted, and its templates apply to every target.
+    pub fn from_toml_file_for_gold(path: &Path) -> Result<Self, TargetsError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| TargetsError::Io { path: path.to_owned(), source })?;
+        Self::parse(&text, path, false)
+    }
+
+    fn parse(text: &str, path: &Path, targets_required: bool) -> Result<Self, TargetsError> {
         let file: TargetsFile =
             toml::from_str(text).map_err(|source| TargetsError::Toml { path: path.to_owned(), source })?;
         let defaults = Templates::default();
@@ -205,10 +217,15 @@ impl TargetSet {
             against: partial.against.unwrap_or(defaults.against),
             none: partial.none.unwrap_or(defaults.none),
         };
-        Self::build(&path.display().to_string(), templates, file.targets)
+        Self::build(&path.display().to_string(), templates, file.targets, targets_required)
     }
 
-    fn build(origin: &str, templates: Templates, entries: Vec<TargetEntry>) -> Result<Self, TargetsError> {
+    fn build(
+        origin: &str,
+        templates: Templates,
+        entries: Vec<TargetEntry>,
+        targets_required: bool,
+    ) -> Result<Self, TargetsError> {
         for stance in Stance::ALL {
             let template = templates.get(stance);
             if !template.contains("{target}") {
@@ -219,7 +236,7 @@ impl TargetSet {
                 });
             }
         }
-        if entries.is_empty() {
+        if entries.is_empty() && targets_required {
             return Err(TargetsError::NoTargets { origin: origin.to_owned() });
         }
         let mut targets: Vec<Target> = Vec::with_capacity(entries.len());

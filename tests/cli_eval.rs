@@ -166,6 +166,29 @@ fn a_targets_file_restricts_the_targets_and_gives_their_hypotheses() {
     assert!(provenance.get("targets").unwrap().contains("The author wants the sanctions lifted."));
 }
 
+#[test]
+fn a_templates_only_targets_file_applies_to_the_gold_sets_own_targets() {
+    let dir = with_gold();
+    let bert = model("bert-embedding");
+    let toml = "[templates]\nagainst = \"The author wants no more {target}.\"\n";
+    std::fs::write(dir.path().join("templates.toml"), toml).unwrap();
+    let run = stance(
+        dir.path(),
+        &["eval", "gold.csv", "--model", &bert, "--targets", "templates.toml", "--predictions", "own.csv"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let default =
+        stance(dir.path(), &["eval", "gold.csv", "--model", &bert, "--predictions", "default.csv"]);
+    assert_eq!(default.code, 0, "{}", default.stderr);
+    let (own, provenance) = stance::corpus::read_table(&dir.path().join("own.csv")).unwrap();
+    let (default, _) = stance::corpus::read_table(&dir.path().join("default.csv")).unwrap();
+    assert_eq!(own.height(), 12);
+    assert_ne!(own.column("p_against").unwrap(), default.column("p_against").unwrap());
+    let targets = provenance.get("targets").unwrap();
+    assert!(targets.contains("The author wants no more peace talks."), "{targets}");
+    assert!(targets.contains("The author wants no more sanctions."), "{targets}");
+}
+
 const SEMEVAL: &str = "ID\tTarget\tTweet\tStance\n\
 10001\tAtheism\tPraying for everyone tonight, God is good. #SemST\tAGAINST\n\
 10002\tAtheism\tReligion has no place in schools. #SemST\tFAVOR\n\

@@ -283,3 +283,51 @@ fn inputs_are_hashed_in_the_pass_that_reads_them() {
     let sidecar = dir.path().join("trend.csv.provenance.json");
     assert_eq!(recorded_sha256(&sidecar, "scores"), sha256_hex(SCORES.as_bytes()));
 }
+
+#[test]
+fn a_runaway_field_is_refused_naming_its_row_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = stance::corpus::MAX_FIELD_BYTES;
+    let huge = "peace ".repeat(limit / 6 + 1);
+    let corpus = format!("id,actor,date,text\ns1,Kremlin,2025-03-04,short\ns2,Kremlin,2025-03-05,\"a\n{huge}\"\n");
+    std::fs::write(dir.path().join("corpus.csv"), corpus).unwrap();
+    let run = stance(
+        dir.path(),
+        &["score", "corpus.csv", "--target", "peace", "--model", "no-such-model", "--out", "scores.csv"],
+    );
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let expected = format!(
+        "corpus.csv: row 2 (line 3), column \"text\": the value is {} bytes long, over the limit of {limit} bytes",
+        huge.len() + 2
+    );
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert!(!dir.path().join("scores.csv").exists());
+}
+
+/// A disk that fills up mid-write is reported as the disk's error with the path: the Parquet
+/// encoder's own account of it was "Invalid thrift: transport error". The file-size limit
+/// (with SIGXFSZ ignored, as a full disk does not signal) fails the same writes.
+#[cfg(unix)]
+#[test]
+fn a_failed_write_reports_the_disks_error_and_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    // Trends of 300 actors: more than the 1 KiB the limit lets through, in every format.
+    let rows: String = (0..300).map(|i| format!("actor {i},2025-01-10,peace,0.5\n")).collect();
+    std::fs::write(dir.path().join("scores.csv"), format!("actor,date,target,score\n{rows}")).unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("stance");
+    for out in ["trends.parquet", "trends.csv"] {
+        let run = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("trap '' XFSZ; ulimit -f 1; exec \"$0\" trend scores.csv --out {out}"))
+            .arg(&binary)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("cannot write {out}")), "{stderr}");
+        assert!(stderr.contains("File too large (os error 27)"), "{stderr}");
+        assert!(!stderr.contains("thrift"), "{stderr}");
+        assert!(!dir.path().join(out).exists());
+    }
+}

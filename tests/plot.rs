@@ -260,3 +260,55 @@ fn leftovers(dir: &Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// One month of trends for each of `actors`.
+fn one_month(actors: &[String]) -> DataFrame {
+    let first = days(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+    let count = actors.len();
+    DataFrame::new_infer_height(vec![
+        Column::new("actor".into(), actors),
+        Column::new("target".into(), vec![TARGET; count]),
+        dates("period_start", vec![first; count]),
+        dates("period_end", vec![first + 30; count]),
+        Column::new("n".into(), vec![5u32; count]),
+        Column::new("mean".into(), (0..count).map(|i| i as f64 / count as f64).collect::<Vec<_>>()),
+        Column::new("ci_low".into(), vec![None::<f64>; count]),
+        Column::new("ci_high".into(), vec![None::<f64>; count]),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn control_characters_in_names_are_drawn_as_control_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chart.svg");
+    let actors = vec!["Krem\u{1}lin\u{7f}".to_owned(), "White\u{1b}[31m House".to_owned()];
+    let options = PlotOptions { title: Some("peace\u{8} talks".into()), ..PlotOptions::new(TARGET) };
+    render_trend_chart(&one_month(&actors), None, &options, &out).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    // XML 1.0 allows no C0 control but tab, newline and carriage return.
+    let invalid: Vec<char> =
+        svg.chars().filter(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')).collect();
+    assert!(invalid.is_empty(), "{invalid:?}");
+    assert!(has_text(&svg, "Krem\u{2401}lin\u{2421}"), "{:?}", texts(&svg));
+    assert!(has_text(&svg, "White\u{241b}[31m House"));
+    assert!(has_text(&svg, "peace\u{2408} talks"));
+}
+
+#[test]
+fn a_legend_too_long_for_the_chart_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("chart.svg");
+    let actors: Vec<String> = (0..10_000).map(|i| format!("actor {i}")).collect();
+    let err = render_trend_chart(&one_month(&actors), None, &PlotOptions::new(TARGET), &out).unwrap_err();
+    assert!(matches!(err, PlotError::LegendOverflow { actors: 10_000, .. }), "{err:?}");
+    assert!(err.to_string().contains("--actors"), "{err}");
+    assert!(leftovers(dir.path()).is_empty());
+    // As many actors as the legend holds are drawn, every one of them named.
+    let PlotError::LegendOverflow { fits, .. } = err else { unreachable!() };
+    render_trend_chart(&one_month(&actors[..fits]), None, &PlotOptions::new(TARGET), &out).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(actors[..fits].iter().all(|a| has_text(&svg, a)));
+    let options = PlotOptions { height: 4 * PlotOptions::new(TARGET).height, ..PlotOptions::new(TARGET) };
+    render_trend_chart(&one_month(&actors[..fits + 1]), None, &options, &out).unwrap();
+}

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDate, NaiveTime};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime};
 use polars::prelude::*;
 
 use super::error::{CorpusError, SkipReason, SkippedRow};
@@ -36,6 +36,18 @@ impl ParsedDate {
                 None => micros.to_string(),
             },
         }
+    }
+
+    /// Within 0001-01-01 and 9999-12-31 (UTC for zoned values), as ISO 8601 text can say.
+    fn has_four_digit_year(&self) -> bool {
+        let year = match self {
+            ParsedDate::Date(date) => date.year(),
+            ParsedDate::DateTime(micros) => match DateTime::from_timestamp_micros(*micros) {
+                Some(dt) => dt.year(),
+                None => return false,
+            },
+        };
+        (1..=9999).contains(&year)
     }
 
     fn days(date: NaiveDate) -> i32 {
@@ -66,6 +78,9 @@ pub enum DateProblem {
     OffsetOutOfRange,
     /// A stored date or datetime beyond the range this tool represents.
     OutOfRange,
+    /// Before year 1 or after year 9999: four-digit ISO 8601 text, and so our CSV and NDJSON
+    /// output, cannot hold it (it would be written as `+10000-…` and not read back).
+    BeyondFourDigitYears,
 }
 
 impl fmt::Display for DateProblem {
@@ -76,6 +91,7 @@ impl fmt::Display for DateProblem {
             DateProblem::TimeOutOfRange => "the time of day is out of range",
             DateProblem::OffsetOutOfRange => "the zone offset is out of range",
             DateProblem::OutOfRange => "outside the representable range",
+            DateProblem::BeyondFourDigitYears => "outside the years 0001–9999 that ISO 8601 dates can be written in",
         })
     }
 }
@@ -289,6 +305,17 @@ pub(crate) fn parse_date_values(
                 .collect()
         }
     };
+    // A zone offset can carry a written 9999-12-31 past the end of year 9999 in UTC.
+    let values = values
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| match value {
+            Some(date) if !date.has_four_digit_year() => {
+                problem(index, date.canonical(), DateProblem::BeyondFourDigitYears)
+            }
+            value => value,
+        })
+        .collect();
     Ok(DateValues { values, problems })
 }
 
@@ -466,6 +493,27 @@ mod tests {
         assert_eq!(out.dtype(), &DataType::Datetime(TimeUnit::Microseconds, None));
         let raw: Vec<Option<i64>> = out.datetime().unwrap().physical().iter().collect();
         assert_eq!(raw, vec![Some(utc(2025, 8, 14, 0, 0, 0, 0)), Some(utc(2025, 8, 14, 7, 30, 0, 0))]);
+    }
+
+    /// `+10000-01-01` is what CSV and NDJSON output would hold, and nothing reads it back.
+    #[test]
+    fn dates_past_year_9999_are_refused_naming_the_row() {
+        let path = Path::new("c.csv");
+        let fine = Series::new("d".into(), ["0001-01-01", "9999-12-31T23:30:00+01:00"]);
+        assert!(parse_dates(&fine, path, "d", false).is_ok());
+        let zoned = Series::new("d".into(), ["2025-01-01", "9999-12-31T23:30:00-01:00"]);
+        let err = parse_dates(&zoned, path, "d", false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "c.csv: row 2, column \"d\": cannot parse \"+10000-01-01T00:30:00.000000\" as an ISO 8601 \
+             date or datetime (outside the years 0001–9999 that ISO 8601 dates can be written in)"
+        );
+        let year_zero = Series::new("d".into(), ["0000-06-01"]);
+        assert!(parse_dates(&year_zero, path, "d", false).is_err());
+        let far = NaiveDate::from_ymd_opt(12_000, 1, 1).unwrap();
+        let stored = Int32Chunked::new("d".into(), [ParsedDate::days(far)]).into_date().into_series();
+        let (out, skipped) = parse_dates(&stored, path, "d", true).unwrap();
+        assert_eq!((out.null_count(), skipped.len()), (1, 1));
     }
 
     #[test]

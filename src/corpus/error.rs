@@ -157,6 +157,12 @@ pub enum CorpusError {
         source: std::str::Utf8Error,
     },
 
+    #[error(
+        "{path}: {at}, column {column:?}: the value is {bytes} bytes long, over the limit of {limit} bytes \
+         for one field (split the text, or cut it to the part that matters)"
+    )]
+    FieldTooLong { path: PathBuf, at: Location, column: String, bytes: usize, limit: usize },
+
     #[error("{path}: {at}: expected {expected} fields as in the header, found {found}")]
     FieldCount { path: PathBuf, at: Location, expected: usize, found: usize },
 

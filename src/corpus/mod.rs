@@ -42,7 +42,7 @@ use polars::prelude::*;
 pub use dates::{drop_skipped, parse_dates, parse_dates_at, parse_iso8601, DateProblem, ParsedDate};
 pub use error::{ColumnRole, CorpusError, Location, SkipReason, SkippedRow};
 pub use ids::derive_id;
-pub use read::{load_table, read_table, InputFormat, RowLines, Table};
+pub use read::{load_table, read_table, InputFormat, RowLines, Table, MAX_FIELD_BYTES};
 
 use crate::provenance::Provenance;
 

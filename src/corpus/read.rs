@@ -111,7 +111,9 @@ pub fn load_table(path: &Path, text_columns: &[&str]) -> Result<Table, CorpusErr
     let sha256 = crate::provenance::sha256_bytes(&bytes);
     if format == InputFormat::Parquet {
         let (frame, provenance) = read_parquet(bytes, path)?;
-        return Ok(Table { frame, provenance, format, rows: RowLines::unknown(), sha256 });
+        let rows = RowLines::unknown();
+        check_field_sizes(&frame, path, &rows)?;
+        return Ok(Table { frame, provenance, format, rows, sha256 });
     }
     let text = decode(&bytes, path)?;
     // NDJSON has no header: a file without objects is a table without rows, which is how one
@@ -124,8 +126,34 @@ pub fn load_table(path: &Path, text_columns: &[&str]) -> Result<Table, CorpusErr
         InputFormat::Tsv => csv::read(text, b'\t', path, text_columns)?,
         _ => json::read(text, path, text_columns)?,
     };
+    let rows = RowLines::known(lines);
+    check_field_sizes(&frame, path, &rows)?;
     let provenance = read_sidecar(&provenance_sidecar(path))?;
-    Ok(Table { frame, provenance, format, rows: RowLines::known(lines), sha256 })
+    Ok(Table { frame, provenance, format, rows, sha256 })
+}
+
+/// The longest text one field may hold: far beyond any statement or article (a long speech
+/// is under 1 MB), low enough that one runaway field (a file glued into a cell, a missing
+/// closing quote in a huge file) is reported instead of tokenized.
+pub const MAX_FIELD_BYTES: usize = 16 << 20;
+
+fn check_field_sizes(frame: &DataFrame, path: &Path, rows: &RowLines) -> Result<(), CorpusError> {
+    for column in frame.columns() {
+        let Ok(values) = column.str() else { continue };
+        let too_long = values.iter().enumerate().find_map(|(index, value)| {
+            value.map(str::len).filter(|&bytes| bytes > MAX_FIELD_BYTES).map(|bytes| (index, bytes))
+        });
+        if let Some((index, bytes)) = too_long {
+            return Err(CorpusError::FieldTooLong {
+                path: path.to_owned(),
+                at: rows.at(index),
+                column: column.name().to_string(),
+                bytes,
+                limit: MAX_FIELD_BYTES,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The file's text without a UTF-8 byte-order mark; invalid UTF-8 is located by line.

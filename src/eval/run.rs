@@ -78,7 +78,8 @@ pub fn evaluate(
     };
     let mut gold_options = job.gold_options.clone();
     gold_options.need_dates = split.is_some();
-    if let Some(set) = &job.targets {
+    // A file with only templates keeps every target of the gold set.
+    if let Some(set) = job.targets.as_ref().filter(|set| !set.targets.is_empty()) {
         gold_options.targets = set.targets.iter().map(|t| t.name.clone()).collect();
     }
     let gold = read_gold(&job.gold, &gold_options)?;

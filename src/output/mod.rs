@@ -102,11 +102,13 @@ fn encode(
     df: &mut DataFrame,
     format: TableFormat,
     provenance: &Provenance,
-    file: &mut BufWriter<&File>,
+    file: &mut BufWriter<FirstIoError<&File>>,
 ) -> Result<(), WriteFailure> {
     match format {
         TableFormat::Parquet => {
-            let metadata = KeyValueMetadata::from_static(provenance.to_namespaced());
+            let mut pairs = provenance.to_namespaced();
+            pairs.push(arrow_schema_entry(df, &pairs));
+            let metadata = KeyValueMetadata::from_static(pairs);
             ParquetWriter::new(file)
                 .with_compression(ParquetCompression::Zstd(None))
                 .with_key_value_metadata(Some(metadata))
@@ -121,6 +123,27 @@ fn encode(
         }
     }
     Ok(())
+}
+
+/// The `ARROW:schema` entry of a Parquet file, carrying `pairs` as the schema's own metadata.
+///
+/// pyarrow, pandas and R arrow show a Parquet file's metadata through the Arrow schema stored
+/// under this key, not through the file-level pairs; polars would write it without metadata
+/// (and keeps an entry we supply). Encoded as polars and Arrow do: the schema as an IPC
+/// message, framed by the continuation marker and its length, in base64.
+fn arrow_schema_entry(df: &DataFrame, pairs: &[(String, String)]) -> (String, String) {
+    use base64::Engine as _;
+    use polars_arrow::io::ipc::write::{default_ipc_fields, schema_to_bytes};
+
+    let schema = df.schema().to_arrow(CompatLevel::newest());
+    let metadata: polars_arrow::datatypes::Metadata =
+        pairs.iter().map(|(k, v)| (k.as_str().into(), v.as_str().into())).collect();
+    let message = schema_to_bytes(&schema, &default_ipc_fields(schema.iter_values()), Some(&metadata));
+    let mut framed = Vec::with_capacity(message.len() + 8);
+    framed.extend_from_slice(&[0xff; 4]);
+    framed.extend_from_slice(&(message.len() as u32).to_le_bytes());
+    framed.extend_from_slice(&message);
+    ("ARROW:schema".to_owned(), base64::engine::general_purpose::STANDARD.encode(framed))
 }
 
 /// Why an encoder failed: the disk, or polars.
@@ -148,6 +171,39 @@ impl From<PolarsError> for WriteFailure {
     }
 }
 
+/// A writer that keeps the first I/O error it meets: polars' Parquet writer reports a failed
+/// write of its footer as "Invalid thrift: transport error", without the cause.
+struct FirstIoError<W> {
+    inner: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W> FirstIoError<W> {
+    fn keep<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            if self.error.is_none() && e.kind() != std::io::ErrorKind::Interrupted {
+                self.error = Some(match e.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(e.kind(), e.to_string()),
+                });
+            }
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for FirstIoError<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.keep(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.keep(result)
+    }
+}
+
 /// A file written in full and synced under a temporary name next to its destination: renamed
 /// into place by `commit`, removed if dropped before. The temporary file is created
 /// exclusively under a random name, so a file or link planted there is never written through.
@@ -159,19 +215,22 @@ struct Staged {
 impl Staged {
     fn write<E>(
         path: &Path,
-        fill: impl FnOnce(&mut BufWriter<&File>) -> Result<(), E>,
+        fill: impl FnOnce(&mut BufWriter<FirstIoError<&File>>) -> Result<(), E>,
     ) -> Result<Self, OutputError>
     where
         E: Into<WriteFailure>,
     {
         let io_error = |source| OutputError::Io { path: path.to_owned(), source };
         let tmp = temp_file(path).map_err(io_error)?;
-        let mut writer = BufWriter::new(tmp.as_file());
-        fill(&mut writer).map_err(|e| match e.into() {
-            WriteFailure::Io(source) => OutputError::Io { path: path.to_owned(), source },
-            WriteFailure::Polars(source) => OutputError::Encode { path: path.to_owned(), source },
-        })?;
-        let file = writer.into_inner().map_err(|e| io_error(e.into_error()))?;
+        let mut writer = BufWriter::new(FirstIoError { inner: tmp.as_file(), error: None });
+        if let Err(failure) = fill(&mut writer) {
+            // The disk's own error ("No space left on device") over the encoder's account of it.
+            return Err(match (writer.get_mut().error.take(), failure.into()) {
+                (Some(source), _) | (None, WriteFailure::Io(source)) => io_error(source),
+                (None, WriteFailure::Polars(source)) => OutputError::Encode { path: path.to_owned(), source },
+            });
+        }
+        let file = writer.into_inner().map_err(|e| io_error(e.into_error()))?.inner;
         file.sync_all().map_err(io_error)?;
         Ok(Self { tmp, path: path.to_owned() })
     }
@@ -288,6 +347,36 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    /// What pyarrow shows as `read_table(f).schema.metadata`: the Arrow schema stored under
+    /// `ARROW:schema`, decoded.
+    #[test]
+    fn parquet_provenance_is_in_the_arrow_schema_too() {
+        use base64::Engine as _;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scores.parquet");
+        let list = Series::new("tags".into(), [Series::new("".into(), ["a", "b"])]);
+        let mut frame = DataFrame::new(
+            1,
+            vec![Series::new("score".into(), [0.5f64]).into_column(), list.into_column()],
+        )
+        .unwrap();
+        write_table(&mut frame, &path, &provenance("7")).unwrap();
+
+        let mut reader = ParquetReader::new(File::open(&path).unwrap());
+        let pairs = reader.get_metadata().unwrap().key_value_metadata().clone().unwrap();
+        let keys: Vec<&str> = pairs.iter().map(|kv| kv.key.as_str()).collect();
+        assert_eq!(keys.iter().filter(|k| **k == "ARROW:schema").count(), 1, "{keys:?}");
+        assert!(keys.contains(&"stance.run"), "file-level pairs stay: {keys:?}");
+        let encoded = pairs.iter().find(|kv| kv.key == "ARROW:schema").unwrap().value.clone().unwrap();
+        let framed = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+        assert_eq!(framed[..4], [0xff; 4]);
+        let (schema, _, metadata) = polars_arrow::io::ipc::read::deserialize_schema(&framed[8..]).unwrap();
+        assert_eq!(metadata.unwrap().get("stance.run").map(|v| v.as_str()), Some("7"));
+        assert_eq!(schema, frame.schema().to_arrow(CompatLevel::newest()));
+        assert_eq!(reader.finish().unwrap(), frame);
     }
 
     #[test]

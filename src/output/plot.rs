@@ -136,6 +136,11 @@ pub enum PlotError {
     NoData { target: String },
     #[error("a {width}×{height} chart is outside the supported size ({MIN_WIDTH}×{MIN_HEIGHT} to {MAX_SIDE}×{MAX_SIDE})")]
     Size { width: u32, height: u32 },
+    #[error(
+        "{actors} actors do not fit in the legend of a chart {height} pixels high (at most {fits}): \
+         choose the actors to draw with --actors A,B,…, or make the chart taller with --height"
+    )]
+    LegendOverflow { actors: usize, fits: usize, height: u32 },
     #[error("cannot tell the image format of {path}: use .svg or .png")]
     UnknownFormat { path: PathBuf },
     #[error("the embedded chart font could not be loaded")]
@@ -476,6 +481,8 @@ const TITLE_SIZE: f64 = 20.0;
 const LABEL_SIZE: f64 = 15.0;
 const TICK_SIZE: f64 = 14.0;
 const LEGEND_SIZE: f64 = 14.0;
+/// The smallest legend text before entries stop fitting.
+const MIN_LEGEND_SIZE: f64 = 9.0;
 const SHIFT_SIZE: f64 = 13.0;
 const TICK_LENGTH: f64 = 5.0;
 const LINE_WIDTH: f64 = 2.0;
@@ -523,7 +530,7 @@ fn text_width(text: &str, size: f64) -> Result<f64, PlotError> {
     let scaled = font.as_scaled(font_scale(font, size));
     let mut width = 0.0_f32;
     let mut previous = None;
-    for c in text.chars() {
+    for c in text.chars().map(visible) {
         let id = scaled.glyph_id(c);
         if let Some(previous) = previous {
             width += scaled.kern(previous, id);
@@ -532,6 +539,17 @@ fn text_width(text: &str, size: f64) -> Result<f64, PlotError> {
         previous = Some(id);
     }
     Ok(f64::from(width))
+}
+
+/// Control characters are not allowed in XML (an SVG with one does not open) and have no
+/// glyph: each is drawn as its Unicode control picture (U+0001 as ␁), or as U+FFFD.
+fn visible(c: char) -> char {
+    match u32::from(c) {
+        code @ 0..=0x1f => char::from_u32(0x2400 + code).unwrap_or(char::REPLACEMENT_CHARACTER),
+        0x7f => '\u{2421}',
+        _ if c.is_control() => char::REPLACEMENT_CHARACTER,
+        _ => c,
+    }
 }
 
 /// `text` cut with an ellipsis to fit `max_width`.
@@ -901,8 +919,14 @@ impl Chart {
         let y_label_size = (LABEL_SIZE * room / text_width(Y_LABEL, LABEL_SIZE)?).clamp(9.0, LABEL_SIZE);
         let legend_lines = legend.len() as f64 + legend_notes.len() as f64 + 0.4;
         let legend_row = ((height - MARGIN - plot_top) / legend_lines).min(LEGEND_ROW);
-        let legend_size = (legend_row / 1.3).clamp(9.0, LEGEND_SIZE);
+        let legend_size = (legend_row / 1.3).clamp(MIN_LEGEND_SIZE, LEGEND_SIZE);
         let legend_row = legend_row.max(legend_size * 1.15);
+        // Entries past the bottom edge would be cut silently.
+        let room = ((height - MARGIN - plot_top) / (MIN_LEGEND_SIZE * 1.15) - 0.4).floor() as usize;
+        let fits = room.saturating_sub(legend_notes.len());
+        if legend.len() > fits {
+            return Err(PlotError::LegendOverflow { actors: legend.len(), fits, height: height as u32 });
+        }
 
         let x_label = match cadence {
             Some(cadence) => format!("date ({} means)", cadence.name()),
@@ -1081,13 +1105,14 @@ impl<DB: DrawingBackend> Canvas<DB> {
     ) -> DrawResult<DB> {
         let (x, y) = self.px(pos);
         let size = size * self.scale;
+        let text: String = text.chars().map(visible).collect();
         let Some(font) = self.raster_font else {
             let transform = if vertical { FontTransform::Rotate270 } else { FontTransform::None };
             let style = FontDesc::new(FontFamily::SansSerif, size, FontStyle::Normal)
                 .transform(transform)
                 .color(&color)
                 .pos(Pos::new(h, VPos::Top));
-            return self.area.draw(&Text::new(text.to_owned(), (x, y), style));
+            return self.area.draw(&Text::new(text, (x, y), style));
         };
         // Lay the glyphs out along a line whose origin is the anchor (u along the text, v down
         // from its top), then map that line onto the canvas, turned if vertical.
