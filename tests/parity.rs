@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use stance::model::candle::{device_from_name, load, CandleBackend};
+use stance::model::weights::MappedWeights;
 use stance::model::{Backend, CommonConfig, Dtype, ModelError, TokenBatch};
 use tokenizers::{Encoding, Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
@@ -66,8 +67,8 @@ fn load_dir(
     common: &CommonConfig,
     dtype: Dtype,
 ) -> Result<CandleBackend, ModelError> {
-    let files = stance::model::weight_files(folder)?;
-    load(folder, &files, json, common, &device_from_name("cpu").expect("cpu device"), dtype)
+    let weights = MappedWeights::open(&stance::model::weight_files(folder)?)?;
+    load(folder, weights, json, common, &device_from_name("cpu").expect("cpu device"), dtype)
 }
 
 fn load_fixture(name: &str, dtype: Dtype) -> (CandleBackend, serde_json::Value) {

@@ -6,6 +6,7 @@ pub mod candle;
 pub mod config;
 pub mod hub;
 pub mod presets;
+pub mod weights;
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ pub use config::CommonConfig;
 pub use hub::HubId;
 pub use presets::Preset;
 
-use crate::provenance::{sha256_file, Provenance};
+use crate::provenance::Provenance;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -185,64 +186,6 @@ pub fn weight_files(folder: &Path) -> Result<Vec<PathBuf>, ModelError> {
     Err(ModelError::MissingFile { folder: folder.to_owned(), file: hub::WEIGHTS_FILE.to_owned() })
 }
 
-/// Fails with [`ModelError::TruncatedWeights`] when a safetensors file is shorter than its
-/// header says (an interrupted download or copy), so the error names the file and the cause
-/// instead of a parse failure deep in the loader. Other damage is left to the loader.
-pub fn check_weights_complete(path: &Path) -> Result<(), ModelError> {
-    use std::io::Read;
-    let io = |source| ModelError::Io { path: path.to_owned(), source };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let actual = file.metadata().map_err(io)?.len();
-    let truncated = |expected| Err(ModelError::TruncatedWeights { path: path.to_owned(), expected, actual });
-    let mut prefix = [0u8; 8];
-    if actual < 8 {
-        return truncated(8);
-    }
-    file.read_exact(&mut prefix).map_err(io)?;
-    let header_len = u64::from_le_bytes(prefix);
-    let data_start = 8u64.saturating_add(header_len);
-    // A header length beyond any real file is a damaged prefix, not a short file.
-    if header_len > 100 << 20 {
-        return Ok(());
-    }
-    if data_start > actual {
-        return truncated(data_start);
-    }
-    let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header).map_err(io)?;
-    let Ok(serde_json::Value::Object(tensors)) = serde_json::from_slice::<serde_json::Value>(&header) else {
-        return Ok(());
-    };
-    let data_len =
-        tensors.values().filter_map(|t| t.get("data_offsets")?.get(1)?.as_u64()).max().unwrap_or(0);
-    let expected = data_start.saturating_add(data_len);
-    if expected > actual {
-        return truncated(expected);
-    }
-    Ok(())
-}
-
-/// SHA-256 identifying the weights. Hub blobs are named by their SHA-256, so cached files
-/// are not re-read; other files are hashed. Shards hash as the digest of their digests.
-pub fn weights_sha256(files: &[PathBuf]) -> Result<String, ModelError> {
-    let mut digests = Vec::with_capacity(files.len());
-    for file in files {
-        let blob_name = std::fs::read_link(file)
-            .ok()
-            .and_then(|target| target.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .filter(|name| name.len() == 64 && name.chars().all(|c| c.is_ascii_hexdigit()));
-        let digest = match blob_name {
-            Some(name) => name,
-            None => sha256_file(file).map_err(|source| ModelError::Io { path: file.clone(), source })?,
-        };
-        digests.push(digest);
-    }
-    Ok(match digests.as_slice() {
-        [one] => one.clone(),
-        many => crate::provenance::sha256_bytes(many.join("\n").as_bytes()),
-    })
-}
-
 /// `max_seq_length` from a sentence-transformers `sentence_bert_config.json`, if present.
 fn sentence_transformers_max_length(folder: &Path) -> Result<Option<usize>, ModelError> {
     let path = folder.join("sentence_bert_config.json");
@@ -311,10 +254,8 @@ impl Model {
         let tokenizer = tokenizers::Tokenizer::from_file(&tokenizer_path)
             .map_err(|source| ModelError::Tokenizer { path: tokenizer_path.clone(), source })?;
         let files = weight_files(folder)?;
-        for file in &files {
-            check_weights_complete(file)?;
-        }
-        let weights_sha256 = weights_sha256(&files)?;
+        let weights = weights::MappedWeights::open(&files)?;
+        let weights_sha256 = weights.sha256();
         let device = candle::device_from_name(device)?;
         if dtype == Dtype::Int8 && !device.is_cpu() {
             return Err(ModelError::Int8NeedsCpu { device: self::candle::device_name(&device) });
@@ -324,7 +265,7 @@ impl Model {
                 "this CPU has neither AVX2 nor AVX-512 VNNI: int8 runs the portable kernel, far slower than f32"
             );
         }
-        let backend = candle::load(folder, &files, &config_json, &config, &device, dtype)?;
+        let backend = candle::load(folder, weights, &config_json, &config, &device, dtype)?;
         // Sentence-transformers models declare the length they were trained with (256 for
         // all-MiniLM-L6-v2); their embeddings are only comparable at that truncation.
         let max_positions = match sentence_transformers_max_length(folder)? {

@@ -254,12 +254,12 @@ fn check_sizes(config: &serde_json::Value) -> Result<(), serde_json::Error> {
 }
 
 /// Loads the model in `folder` (`config.json` already read into `config_json` and `common`)
-/// onto `device`, its encoder's linear layers in `dtype` and the rest in f32. Weights are
-/// memory-mapped from `files`: `model.safetensors`, or the shards a
-/// `model.safetensors.index.json` lists (see [`super::weight_files`]).
+/// onto `device`, its encoder's linear layers in `dtype` and the rest in f32, from `weights`
+/// (`model.safetensors`, or the shards a `model.safetensors.index.json` lists: see
+/// [`super::weight_files`]), mapped and hashed once.
 pub fn load(
     folder: &Path,
-    files: &[PathBuf],
+    weights: super::weights::MappedWeights,
     config_json: &serde_json::Value,
     common: &CommonConfig,
     device: &Device,
@@ -268,16 +268,13 @@ pub fn load(
     let config_path = folder.join("config.json");
     let config_error = |source| ModelError::Config { path: config_path.clone(), source };
     // Load errors name the weights file, or the index of a sharded checkpoint.
-    let weights = match files {
+    let weights_path = match weights.paths() {
         [single] => single.clone(),
         _ => folder.join(super::hub::WEIGHTS_INDEX_FILE),
     };
-    // SAFETY: the files are mapped read-only. As with every mmap-based loader, they must not be
-    // truncated or rewritten while the model is loaded; model folders are not edited in place.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(files, DType::F32, device) }
-        .map_err(|source| ModelError::Weights { path: weights.clone(), source })?;
+    let vb = VarBuilder::from_backend(Box::new(weights), DType::F32, device.clone());
     check_sizes(config_json).map_err(config_error)?;
-    let checkpoint = Checkpoint { vb, folder, weights, model_type: &common.model_type };
+    let checkpoint = Checkpoint { vb, folder, weights: weights_path, model_type: &common.model_type };
     let root = checkpoint.vb.clone();
     let (architecture, max_sequence_length) = match common.model_type.as_str() {
         "bert" => {
