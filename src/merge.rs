@@ -54,11 +54,11 @@ pub enum MergeError {
     #[error("shard {index} of {count} is there twice: {first} and {second}; keep one of them")]
     DuplicateShard { index: usize, count: usize, first: PathBuf, second: PathBuf },
     #[error(
-        "{} of {count} missing from {inputs} (found: {found}); resubmit just those tasks with\n  \
+        "{} missing from {inputs} (found: {found}); resubmit with\n  \
          sbatch --array={array} scripts/slurm/score-array.sbatch …\n\
          (the same arguments as the first submission: its task id is the shard index), or run \
          `stance score … --shard K/{count}` for each, then merge again",
-        shard_list(missing)
+        shard_list(missing, *count)
     )]
     Missing { count: usize, missing: Vec<usize>, array: String, inputs: String, found: String },
     #[error("statement id {id:?} is in two shards: {first} and {second}")]
@@ -82,12 +82,13 @@ pub enum MergeError {
     Output(#[from] OutputError),
 }
 
-fn shard_list(missing: &[usize]) -> String {
+/// `shard 2 of 4 is` / `shards 0, 1 of 4 are`.
+fn shard_list(missing: &[usize], count: usize) -> String {
     let list = missing.iter().map(usize::to_string).collect::<Vec<_>>().join(", ");
     if missing.len() == 1 {
-        format!("shard {list} is")
+        format!("shard {list} of {count} is")
     } else {
-        format!("shards {list} are")
+        format!("shards {list} of {count} are")
     }
 }
 

@@ -342,7 +342,7 @@ mod tests {
     #[test]
     fn shard_sizes_are_even_on_10k_ids() {
         let all = ids(10_000);
-        for count in [2, 4, 16, 64] {
+        for count in [2, 4, 16] {
             let mut sizes = vec![0usize; count];
             for id in &all {
                 sizes[shard_of(id, count)] += 1;
