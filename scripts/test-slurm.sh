@@ -31,7 +31,8 @@ fi
 [ "$(id -u)" -eq 0 ] || fail "the test cluster's slurmd needs root (SlurmUser=root); run as root"
 
 bash scripts/fetch-minilm.sh
-[ -x target/release/stance ] || cargo build --release --locked --quiet
+# The binary of this checkout (a no-op when it is up to date).
+cargo build --release --locked --quiet
 export STANCE=$root/target/release/stance
 model=$root/.cache/models/all-MiniLM-L6-v2
 
@@ -40,6 +41,14 @@ work=$(mktemp -d /tmp/stance-slurm.XXXXXX)
 chmod 755 "$work"
 stop_daemons() {
   local pidfile pid
+  # Jobs first (a failed check can leave tasks running), through this cluster's controller.
+  if [ -n "${SLURM_CONF:-}" ] && [ -s "$work/slurmctld.pid" ]; then
+    scancel --user="$(id -un)" 2>/dev/null || true
+    for _ in $(seq 100); do
+      squeue -h 2>/dev/null | grep -q . || break
+      sleep 0.1
+    done
+  fi
   for pidfile in slurmd.pid slurmctld.pid munge/munged.pid; do
     pid=$(cat "$work/$pidfile" 2>/dev/null || true)
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true

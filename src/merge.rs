@@ -513,3 +513,110 @@ fn merged_provenance(shards: &[ShardTable], command_line: &[String]) -> (Provena
     provenance.set_json("merge.hosts", &hosts);
     (provenance, totals.get("forward_passes").copied().unwrap_or(0))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(index: usize, count: usize, ids: &[&str], rows: &[u64], facts: &[(&str, &str)]) -> ShardTable {
+        let mut provenance = Provenance::default();
+        for (key, value) in facts {
+            provenance.set(*key, value);
+        }
+        ShardTable {
+            path: PathBuf::from(format!("shard-{index}.parquet")),
+            index,
+            count,
+            frame: df!("id" => ids, ROW_COLUMN => rows).unwrap(),
+            provenance,
+            sha256: format!("sha-{index}"),
+        }
+    }
+
+    /// Ids whose shard of 2 is `index`, for tables that pass the hash check.
+    fn ids_of(index: usize, n: usize) -> Vec<String> {
+        (0..).map(|i| format!("s{i}")).filter(|id| shard_of(id, 2) == index).take(n).collect()
+    }
+
+    #[test]
+    fn rows_come_back_in_corpus_order_and_gaps_are_named() {
+        let (a, b) = (ids_of(0, 2), ids_of(1, 1));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let shards = [shard(0, 2, &[a[0], a[1]], &[2, 0], &[]), shard(1, 2, &[b[0].as_str()], &[1], &[])];
+        // One target: stacked rows 0 (corpus row 2), 1 (row 0), 2 (row 1) → order 1, 2, 0.
+        assert_eq!(check_rows(&shards, 1, 3).unwrap(), [1, 2, 0]);
+        let gap = check_rows(&shards, 1, 4).unwrap_err().to_string();
+        assert_eq!(
+            gap,
+            "the shards do not hold the whole corpus of 4 statements: statement 3 (corpus_row) has 0 rows where \
+             1 (one per target) were expected"
+        );
+        let beyond = check_rows(&shards, 1, 2).unwrap_err().to_string();
+        assert!(beyond.starts_with("shard-0.parquet: corpus_row 2 in row 1 is beyond"), "{beyond}");
+    }
+
+    #[test]
+    fn an_id_in_the_wrong_shard_or_in_two_shards_is_refused() {
+        let (a, b) = (ids_of(0, 1), ids_of(1, 1));
+        let wrong = [shard(0, 2, &[b[0].as_str()], &[0], &[])];
+        assert!(matches!(
+            check_rows(&wrong, 1, 1),
+            Err(MergeError::WrongShard { expected: 1, index: 0, .. })
+        ));
+        // The same id in two files of one index (the duplicate-index check normally stops this first).
+        let twice = [shard(0, 2, &[a[0].as_str()], &[0], &[]), shard(0, 2, &[a[0].as_str()], &[1], &[])];
+        assert!(matches!(check_rows(&twice, 1, 2), Err(MergeError::DuplicateStatement { .. })));
+    }
+
+    #[test]
+    fn provenance_keeps_what_shards_share_and_each_shard_s_own() {
+        let shards = [
+            shard(
+                1,
+                2,
+                &[],
+                &[],
+                &[("model.id", "m"), ("forward_passes", "3"), ("host", "b"), ("threads", "8")],
+            ),
+            shard(
+                0,
+                2,
+                &[],
+                &[],
+                &[("model.id", "m"), ("forward_passes", "4"), ("host", "a"), ("threads", "4")],
+            ),
+        ];
+        let (provenance, passes) = merged_provenance(&shards, &["stance".into(), "merge".into()]);
+        assert_eq!(passes, 7);
+        assert_eq!(provenance.get("forward_passes"), Some("7"));
+        assert_eq!(provenance.get("model.id"), Some("m"));
+        assert_eq!(provenance.get("threads"), None, "differing values stay with their shard");
+        assert_eq!(provenance.get("merge.hosts"), Some(r#"["a","b"]"#));
+        let entries: serde_json::Value =
+            serde_json::from_str(provenance.get("merge.shards").unwrap()).unwrap();
+        assert_eq!(entries[0]["file"], "shard-0.parquet", "in index order");
+        assert_eq!(entries[0]["sha256"], "sha-0");
+        assert_eq!(entries[0]["differing"]["threads"], "4");
+        assert_eq!(entries[1]["forward_passes"], "3");
+    }
+
+    #[test]
+    fn missing_shards_read_as_an_sbatch_list() {
+        let error = MergeError::Missing {
+            count: 8,
+            missing: vec![2, 3, 6],
+            array: shard::array_list(&[2, 3, 6]),
+            inputs: "out/shards".into(),
+            found: "0-1,4-5,7".into(),
+        };
+        let message = error.to_string();
+        assert!(
+            message.starts_with("shards 2, 3, 6 of 8 are missing from out/shards (found: 0-1,4-5,7)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("\n  sbatch --array=2-3,6 scripts/slurm/score-array.sbatch …\n"),
+            "{message}"
+        );
+    }
+}
