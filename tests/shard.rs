@@ -427,3 +427,27 @@ fn a_shard_resumes_only_its_own_parts() {
     assert_eq!(resumed.code, 0, "{}", resumed.stderr);
     assert!(resumed.stderr.contains("resuming: "), "{}", resumed.stderr);
 }
+
+#[test]
+fn shards_without_statements_merge_too() {
+    // 3 statements in 6 shards: most shards are empty (an empty NDJSON file has no columns).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("corpus.csv"),
+        "id,actor,date,text\na,K,2025-01-01,We support talks.\nb,K,2025-01-02,No talks ever.\nc,W,2025-01-03,Sanctions now.\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("shards")).unwrap();
+    score(dir.path(), "single.ndjson", &[], &[]);
+    let mut empty = 0;
+    for index in 0..6 {
+        let (shard, out) = (format!("{index}/6"), format!("shards/{index}.ndjson"));
+        score(dir.path(), &out, &["--shard", &shard], &[]);
+        empty += usize::from(std::fs::metadata(dir.path().join(&out)).unwrap().len() == 0);
+    }
+    assert!(empty >= 3, "{empty} empty shards");
+    let merged = stance(dir.path(), &["merge", "shards", "--out", "merged.ndjson"]);
+    assert_eq!(merged.code, 0, "{}", merged.stderr);
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    assert!(read("merged.ndjson") == read("single.ndjson"), "merged NDJSON differs");
+}
