@@ -18,7 +18,7 @@ use polars::prelude::*;
 
 use crate::checkpoint::RunConfig;
 use crate::corpus::{load_table, CorpusError, InputFormat};
-use crate::output::{write_table, OutputError};
+use crate::output::{write_table, OutputError, TableFormat};
 use crate::provenance::Provenance;
 use crate::shard::{self, shard_of, ROW_COLUMN};
 
@@ -74,7 +74,10 @@ pub enum MergeError {
     Coverage { statements: usize, problem: String },
     #[error("{path} has columns {found:?}, where {first} has {expected:?}")]
     Columns { path: PathBuf, found: Vec<String>, first: PathBuf, expected: Vec<String> },
-    #[error("column {column:?} is {dtype} in {path} but {first_dtype} in {first}")]
+    #[error(
+        "column {column:?} is {dtype} in {path} but {first_dtype} in {first}; merging CSV shards into a .csv \
+         keeps every column as written"
+    )]
     ColumnType { column: String, path: PathBuf, dtype: DataType, first: PathBuf, first_dtype: DataType },
     #[error("cannot join the shard tables")]
     Table(#[source] PolarsError),
@@ -162,7 +165,8 @@ pub fn shard_files(inputs: &[PathBuf], out: &Path) -> Result<Vec<PathBuf>, Merge
 pub fn merge(inputs: &[PathBuf], out: &Path, command_line: &[String]) -> Result<MergeSummary, MergeError> {
     crate::output::probe_writable(out)?;
     let files = shard_files(inputs, out)?;
-    let shards = files.iter().map(|path| read_shard(path)).collect::<Result<Vec<_>, _>>()?;
+    let text_out = matches!(TableFormat::from_path(out)?, TableFormat::Csv | TableFormat::Tsv);
+    let shards = files.iter().map(|path| read_shard(path, text_out)).collect::<Result<Vec<_>, _>>()?;
     let (first, config) = check_set(&shards, inputs)?;
     let n_targets = fact(&config, "targets", &first.path)?;
     let statements = fact(&config, "input.corpus.rows", &first.path)?;
@@ -193,11 +197,13 @@ pub fn merge(inputs: &[PathBuf], out: &Path, command_line: &[String]) -> Result<
     Ok(MergeSummary { shards: shards.len(), rows, statements, forward_passes })
 }
 
-fn read_shard(path: &Path) -> Result<ShardTable, MergeError> {
+/// Reads a shard table; `text_out`: the merged table is CSV/TSV.
+fn read_shard(path: &Path, text_out: bool) -> Result<ShardTable, MergeError> {
     let mut table = load_table(path, &[])?;
-    if matches!(table.format, InputFormat::Csv | InputFormat::Tsv) {
-        // Read every column as written: a column's inferred type could differ between shards
-        // (`12` in one, `12a` in another), and text written back is the unsharded file's text.
+    if text_out && matches!(table.format, InputFormat::Csv | InputFormat::Tsv) {
+        // From text to text, every column is kept as written: a column's inferred type could
+        // differ between shards (`12` in one, `12a` in another), and text written back is the
+        // unsharded file's text.
         let names: Vec<String> = table.frame.get_column_names().iter().map(|n| n.to_string()).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         table = load_table(path, &names)?;
