@@ -166,7 +166,12 @@ impl RunConfig {
 
     /// `  key: theirs (saved) ≠ ours (now)` for every key that differs.
     fn differences(&self, saved: &RunConfig) -> String {
-        let mut keys: Vec<&String> = self.0.keys().chain(saved.0.keys()).collect();
+        saved.compare("saved", self, "now")
+    }
+
+    /// `  key: mine (label) ≠ theirs (other_label)` for every key whose values differ.
+    pub fn compare(&self, label: &str, other: &RunConfig, other_label: &str) -> String {
+        let mut keys: Vec<&String> = self.0.keys().chain(other.0.keys()).collect();
         keys.sort();
         keys.dedup();
         let show = |v: Option<&String>| match v {
@@ -175,8 +180,10 @@ impl RunConfig {
             Some(v) => v.clone(),
         };
         keys.into_iter()
-            .filter(|k| self.0.get(*k) != saved.0.get(*k))
-            .map(|k| format!("  {k}: {} (saved) ≠ {} (now)", show(saved.0.get(k)), show(self.0.get(k))))
+            .filter(|k| self.0.get(*k) != other.0.get(*k))
+            .map(|k| {
+                format!("  {k}: {} ({label}) ≠ {} ({other_label})", show(self.0.get(k)), show(other.0.get(k)))
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }

@@ -19,6 +19,7 @@ use stance::pipeline::{self, RunOptions, ScoreJob};
 use stance::progress::Reporter;
 use stance::provenance::Provenance;
 use stance::score::{LongText, Method, ScoreOptions};
+use stance::shard::Shard;
 use stance::targets::{Stance, TargetSet, Templates};
 
 use crate::progress_bar::Bars;
@@ -48,6 +49,8 @@ enum Command {
     EvalExtract(crate::cli_extract::EvalExtractArgs),
     /// Score statements × targets for stance.
     Score(ScoreArgs),
+    /// Join the shard tables of a sharded `stance score` into the table one run writes.
+    Merge(MergeArgs),
     /// Model presets, downloads and local information.
     Models {
         #[command(subcommand)]
@@ -237,6 +240,29 @@ struct ScoreArgs {
     out: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
+    /// Score only shard K of N, shards counted from 0 (0 <= K < N); `stance merge` joins them.
+    ///
+    /// A statement belongs to shard (first 8 bytes of SHA-256(id), big-endian) mod N: its id
+    /// alone decides, never its row. Without --shard, inside a Slurm array task, K =
+    /// SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and N = SLURM_ARRAY_TASK_COUNT (so
+    /// --array=0-15 and --array=1-16 both give shards 0..15); stepped or sparse arrays are
+    /// refused.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, conflicts_with = "no_shard")]
+    shard: Option<Shard>,
+    /// Score every statement, even inside a Slurm array task.
+    #[arg(long)]
+    no_shard: bool,
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// Shard tables written by `stance score --shard` (any of .parquet, .csv, .tsv, .ndjson),
+    /// or folders holding them.
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// The merged table (.parquet, .csv, .tsv, .ndjson).
+    #[arg(long, short)]
+    out: PathBuf,
 }
 
 /// Checkpoints and the score cache.
@@ -345,6 +371,10 @@ struct ShowArgs {
     metadata: bool,
 }
 
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    text.parse().map_err(|e: stance::shard::ShardError| e.to_string())
+}
+
 fn parse_period(text: &str) -> Result<Period, String> {
     text.parse().map_err(|e: stance::analysis::AnalysisError| e.to_string())
 }
@@ -395,6 +425,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Extract(args) => crate::cli_extract::extract(&args, &command_line, &reporter),
         Command::EvalExtract(args) => crate::cli_extract::eval_extract(&args),
         Command::Score(args) => score(args, &command_line, &reporter),
+        Command::Merge(args) => merge(&args, &command_line, &reporter),
         Command::Models { command } => models(command, cli.quiet),
         Command::Trend(args) => trend(&args, &command_line),
         Command::Shift(args) => shift(&args, &command_line),
@@ -529,7 +560,9 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
         },
         cache_dir: if args.run.no_cache { None } else { Some(args.run.cache.resolve()?) },
         part_size: args.run.part_size,
+        shard: stance::shard::choose(args.shard, args.no_shard, &|name| std::env::var(name).ok())?,
     };
+    let shard = run.shard.as_ref().map(|choice| format!(" of shard {}", choice.shard)).unwrap_or_default();
     let job = ScoreJob {
         corpus: args.corpus.clone(),
         corpus_options: args.columns.options(),
@@ -580,7 +613,7 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
     match &args.out {
         Some(out) => {
             reporter.note(&format!(
-                "wrote {} rows ({} statements × {} targets) to {} in {:.1}s",
+                "wrote {} rows ({} statements × {} targets){shard} to {} in {:.1}s",
                 table.frame.height(),
                 table.frame.height() / table.run.n_targets.max(1),
                 table.run.n_targets,
@@ -590,6 +623,19 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
         }
         None => print_summary(&table.frame)?,
     }
+    Ok(())
+}
+
+fn merge(args: &MergeArgs, command_line: &[String], reporter: &Bars) -> Result<()> {
+    let summary = stance::merge::merge(&args.shards, &args.out, command_line)?;
+    reporter.note(&format!(
+        "merged {} shards ({} statements, {} rows, {} forward passes) into {}",
+        summary.shards,
+        summary.statements,
+        summary.rows,
+        summary.forward_passes,
+        args.out.display()
+    ));
     Ok(())
 }
 

@@ -36,6 +36,8 @@ pub enum Error {
     Eval(#[from] EvalError),
     #[error(transparent)]
     Extract(#[from] crate::extract::ExtractError),
+    #[error(transparent)]
+    Shard(#[from] crate::shard::ShardError),
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,

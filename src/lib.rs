@@ -15,11 +15,13 @@ pub mod corpus;
 pub mod error;
 pub mod eval;
 pub mod extract;
+pub mod merge;
 pub mod model;
 pub mod output;
 pub mod progress;
 pub mod provenance;
 pub mod score;
+pub mod shard;
 pub mod targets;
 
 pub use error::{Error, Result};

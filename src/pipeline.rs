@@ -17,6 +17,7 @@ use crate::provenance::{sha256_file, Provenance};
 use crate::score::{
     head, max_length_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun, StanceScore,
 };
+use crate::shard::ShardChoice;
 use crate::targets::TargetSet;
 use crate::{Error, Result};
 
@@ -51,11 +52,20 @@ pub struct RunOptions {
     /// Statements per part. The corpus is scored part by part in input order, so results
     /// do not depend on where a run was interrupted (they do, at fp32 rounding, on this).
     pub part_size: usize,
+    /// Score only the statements of this shard (see [`crate::shard`]); the table gets a
+    /// `corpus_row` column and the shard's facts in its provenance, for `stance merge`.
+    pub shard: Option<ShardChoice>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { out: None, existing: Existing::Refuse, cache_dir: None, part_size: DEFAULT_PART_SIZE }
+        Self {
+            out: None,
+            existing: Existing::Refuse,
+            cache_dir: None,
+            part_size: DEFAULT_PART_SIZE,
+            shard: None,
+        }
     }
 }
 
@@ -133,6 +143,14 @@ pub fn score_run(
     provenance.record_input("corpus", &job.corpus, &corpus.sha256);
     provenance.set("input.corpus.rows", corpus.frame.height());
     provenance.set("input.corpus.skipped_rows", corpus.skipped.len());
+    let selected;
+    let statements = match &run.shard {
+        Some(choice) => {
+            selected = crate::shard::select(&corpus.frame, choice.shard)?;
+            &selected
+        }
+        None => &corpus.frame,
+    };
 
     let loading = Instant::now();
     let resolved = model::resolve(&job.model, &model::hub::cache_root())?;
@@ -140,7 +158,7 @@ pub fn score_run(
     tracing::info!(seconds = loading.elapsed().as_secs_f64(), "model loaded");
     model.record(&mut provenance);
 
-    let text = corpus.frame.column("text").and_then(|c| c.str()).map_err(Error::Table)?;
+    let text = statements.column("text").and_then(|c| c.str()).map_err(Error::Table)?;
     // The corpus reader guarantees non-empty text in every row.
     let texts: Vec<&str> = text.iter().map(|t| t.unwrap_or_default()).collect();
     let method = job.options.check(&model)?;
@@ -154,7 +172,16 @@ pub fn score_run(
     let keys = CacheKeys::new(&context, &job.targets);
     let layout =
         RunLayout { statements: texts.len(), targets: job.targets.targets.len(), part_size: run.part_size };
-    let config = run_config(job, &provenance, &context, &model, layout);
+    let mut config = run_config(job, &provenance, &context, &model, layout);
+    if let Some(choice) = &run.shard {
+        // What `stance merge` checks the shards share, and names the differences of.
+        provenance.set("configuration.sha256", config.sha256());
+        provenance.set_json("configuration", &config.0);
+        choice.record(&mut provenance, texts.len());
+        // A shard's parts never resume another shard's run.
+        config.set("shard.index", choice.shard.index);
+        config.set("shard.count", choice.shard.count);
+    }
     // Statement-major, like the scores; `None` without the filter.
     let mentioned: Option<Vec<bool>> = job.relevance_filter.then(|| {
         texts.iter().flat_map(|text| job.targets.targets.iter().map(|t| t.is_mentioned_in(text))).collect()
@@ -261,7 +288,7 @@ pub fn score_run(
         head_sha256: context.head_sha256.clone(),
         mentioned,
     };
-    let mut frame = scores_frame(&corpus.frame, &job.targets, &score_run).map_err(Error::Table)?;
+    let mut frame = scores_frame(statements, &job.targets, &score_run).map_err(Error::Table)?;
     provenance.set("method", method.as_str());
     provenance.set("max_length", max_length);
     provenance.set("batch_size", job.options.batch_size);

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::attention::{attention, run_layers, FirstTokens, Outputs, Unpadded};
 use super::fused::ResidualNorm;
-use super::linear::{linear, Linear};
+use super::linear::{head_linear, linear, Linear};
 use super::{first_token, label_count, Activation};
 use crate::model::Dtype;
 
@@ -259,8 +259,8 @@ impl BertModel {
 /// `classifier`.
 pub struct BertForSequenceClassification {
     bert: BertModel,
-    pooler: candle_nn::Linear,
-    classifier: candle_nn::Linear,
+    pooler: Linear,
+    classifier: Linear,
 }
 
 impl BertForSequenceClassification {
@@ -269,8 +269,8 @@ impl BertForSequenceClassification {
         let hidden = config.hidden_size;
         Ok(Self {
             bert: BertModel::load(vb.pp("bert"), config)?,
-            pooler: candle_nn::linear(hidden, hidden, vb.pp("bert").pp("pooler").pp("dense"))?,
-            classifier: candle_nn::linear(hidden, config.num_labels(), vb.pp("classifier"))?,
+            pooler: head_linear(hidden, hidden, vb.pp("bert").pp("pooler").pp("dense"))?,
+            classifier: head_linear(hidden, config.num_labels(), vb.pp("classifier"))?,
         })
     }
 

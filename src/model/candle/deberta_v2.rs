@@ -22,7 +22,7 @@ use super::attention::{
     fused_attention, run_layers, FirstTokens, Outputs, RelativeRows, RelativeTerms, Unpadded,
 };
 use super::fused::ResidualNorm;
-use super::linear::{linear, Linear};
+use super::linear::{head_linear, linear, Linear};
 use super::packed::Kernel;
 use super::Activation;
 use crate::model::Dtype;
@@ -859,9 +859,9 @@ impl DebertaV2Model {
 /// `pooler.dense` and `pooler_hidden_act`, then `classifier`.
 pub struct DebertaV2ForSequenceClassification {
     deberta: DebertaV2Model,
-    pooler: candle_nn::Linear,
+    pooler: Linear,
     pooler_act: Activation,
-    classifier: candle_nn::Linear,
+    classifier: Linear,
 }
 
 impl DebertaV2ForSequenceClassification {
@@ -870,9 +870,9 @@ impl DebertaV2ForSequenceClassification {
         let pooled = config.pooler_hidden_size();
         Ok(Self {
             deberta: DebertaV2Model::load(vb.pp("deberta"), config)?,
-            pooler: candle_nn::linear(pooled, pooled, vb.pp("pooler").pp("dense"))?,
+            pooler: head_linear(pooled, pooled, vb.pp("pooler").pp("dense"))?,
             pooler_act: config.pooler_hidden_act,
-            classifier: candle_nn::linear(pooled, config.num_labels(), vb.pp("classifier"))?,
+            classifier: head_linear(pooled, config.num_labels(), vb.pp("classifier"))?,
         })
     }
 

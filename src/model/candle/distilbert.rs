@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::attention::{attention, run_layers, FirstTokens, Outputs, Unpadded};
 use super::fused::ResidualNorm;
-use super::linear::{linear, Linear};
+use super::linear::{head_linear, linear, Linear};
 use super::{first_token, label_count, Activation};
 use crate::model::Dtype;
 
@@ -184,8 +184,8 @@ impl DistilBertModel {
 /// `classifier`.
 pub struct DistilBertForSequenceClassification {
     distilbert: DistilBertModel,
-    pre_classifier: candle_nn::Linear,
-    classifier: candle_nn::Linear,
+    pre_classifier: Linear,
+    classifier: Linear,
 }
 
 impl DistilBertForSequenceClassification {
@@ -194,8 +194,8 @@ impl DistilBertForSequenceClassification {
     pub fn load(vb: VarBuilder, config: &Config) -> Result<Self> {
         Ok(Self {
             distilbert: DistilBertModel::load(vb.pp("distilbert"), config)?,
-            pre_classifier: candle_nn::linear(config.dim, config.dim, vb.pp("pre_classifier"))?,
-            classifier: candle_nn::linear(config.dim, config.num_labels(), vb.pp("classifier"))?,
+            pre_classifier: head_linear(config.dim, config.dim, vb.pp("pre_classifier"))?,
+            classifier: head_linear(config.dim, config.num_labels(), vb.pp("classifier"))?,
         })
     }
 

@@ -41,6 +41,21 @@ pub fn linear(inp: usize, out: usize, vb: VarBuilder, dtype: Dtype) -> Result<Li
     Ok(Linear { product, activation: Activation::Identity })
 }
 
+/// A classification head's layer: f32 through a packed kernel on every CPU (the portable one
+/// included), else candle's matmul. Heads run on one row per sequence, so the number of rows
+/// is the batch's size, and candle's matmul sums differently for different row counts (its
+/// small-matrix path): through a packed kernel, whose sums for a row never depend on the other
+/// rows, a statement gets the same bits in any batch, so a sharded run's scores equal an
+/// unsharded run's. Heads are a sliver of the work, so the portable kernel costs nothing here.
+pub fn head_linear(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
+    let layer = candle_nn::linear(inp, out, vb)?;
+    let product = match Kernel::for_tensor(layer.weight()) {
+        Some(kernel) => Product::Packed(PackedLinear::pack(layer.weight(), layer.bias(), kernel)?),
+        None => Product::Candle(layer),
+    };
+    Ok(Linear { product, activation: Activation::Identity })
+}
+
 impl Linear {
     /// This layer followed by `activation`. Our CPU kernels apply the exact GELU to each panel
     /// of outputs as it is finished, while it is in cache; anything else runs after the product.

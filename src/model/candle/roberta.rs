@@ -4,12 +4,13 @@
 //! are not used) and so does the classification head.
 
 use candle_core::{DType, Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::attention::Outputs;
 use super::bert::{self, BertEncoder};
 use super::first_token;
+use super::linear::{head_linear, Linear};
 
 /// `config.json` of a RoBERTa or XLM-RoBERTa checkpoint: BERT's fields (with BERT's defaults,
 /// which are RoBERTa's too except `vocab_size`, which checkpoints always state) plus the
@@ -128,8 +129,8 @@ impl RobertaForSequenceClassification {
         let head = vb.pp("classifier");
         Ok(Self {
             roberta: RobertaModel::load(vb.pp("roberta"), config)?,
-            dense: candle_nn::linear(hidden, hidden, head.pp("dense"))?,
-            out_proj: candle_nn::linear(hidden, config.encoder.num_labels(), head.pp("out_proj"))?,
+            dense: head_linear(hidden, hidden, head.pp("dense"))?,
+            out_proj: head_linear(hidden, config.encoder.num_labels(), head.pp("out_proj"))?,
         })
     }
 
