@@ -124,6 +124,9 @@ struct ShiftArgs {
     /// False discovery rate across all actor × target series.
     #[arg(long, default_value_t = ShiftOptions::default().alpha)]
     alpha: f64,
+    /// Confidence level of the intervals on each shift's size and date.
+    #[arg(long, default_value_t = ShiftOptions::default().ci)]
+    ci: f64,
     /// Most permutations per series (the smallest p-value is 1 / (permutations + 1)).
     #[arg(long, default_value_t = ShiftOptions::default().permutations)]
     permutations: usize,
@@ -449,6 +452,7 @@ fn shift(args: &ShiftArgs, command_line: &[String]) -> Result<()> {
         penalty: args.penalty,
         min_size: args.min_size,
         alpha: args.alpha,
+        ci: args.ci,
         permutations: args.permutations,
         bootstrap: args.bootstrap.bootstrap,
         seed: args.bootstrap.seed,
