@@ -1,6 +1,6 @@
 //! Simulations with known truth for the statistics of `stance::analysis`: interval coverage of
-//! `trend`, power, dating, date intervals and false alarms of `shifts`, and determinism. Data are generated
-//! here from fixed seeds. Run with `--nocapture` to see the measured rates.
+//! `trend`, power, dating, date intervals and false alarms of `shifts`, and determinism. Data
+//! are generated here from fixed seeds. Run with `--nocapture` to see the measured rates.
 
 use chrono::{Days, NaiveDate};
 use polars::prelude::*;
@@ -444,8 +444,8 @@ fn date_intervals_cover_the_true_change_date() {
             let (dates, indices, width, found) = location_coverage(&rows, &truth);
             println!(
                 "shift dates: {density:?}, delta {delta} (sd 0.25): found {found}/{replications}; the 95% \
-                 interval covers the true date in {:.1}%, the true index in {:.1}%; mean width (high − low) {width:.1} \
-                 statements",
+                 interval covers the true date in {:.1}%, the true index in {:.1}%; mean width \
+                 (high − low) {width:.1} statements",
                 100.0 * dates,
                 100.0 * indices
             );
@@ -493,8 +493,8 @@ fn date_intervals_stay_between_the_neighbouring_changes() {
     }
     let series = column_str(&out, "actor").into_iter().collect::<std::collections::BTreeSet<_>>().len();
     println!(
-        "shift dates, two weak shifts 7 weeks apart: {} changes in {series} series, every interval inside its \
-         window; {inside} hold the detected index",
+        "shift dates, two weak shifts 7 weeks apart: {} changes in {series} series, every interval \
+         inside its window; {inside} hold the detected index",
         out.height()
     );
     assert!(out.height() > 100, "too few changes to test: {}", out.height());
