@@ -175,8 +175,9 @@ fn list(items: &[String]) -> String {
 /// `trends` needs `actor, target, period_start, period_end` (Date) and `mean, ci_low, ci_high`
 /// (numeric, null where a period had no or too few statements). `shifts`, when given, needs
 /// `actor, target, date` (Date or Datetime) and `delta`; its `date_ci_low, date_ci_high`, when
-/// present (tables from before they existed lack them), are drawn as a band at each marker. The image is rendered in memory and
-/// written atomically, so on any error `out` is left untouched.
+/// present (tables from before they existed lack them), are drawn as a band at each marker.
+/// The image is rendered in memory and written atomically, so on any error `out` is left
+/// untouched.
 pub fn render_trend_chart(
     trends: &DataFrame,
     shifts: Option<&DataFrame>,
