@@ -792,10 +792,11 @@ fn models(command: ModelsCommand, quiet: bool) -> Result<()> {
 }
 
 /// polars sizes its printed tables from environment variables; a user's own settings win.
+/// The widest table, the shifts (21 columns), prints whole.
 fn configure_table_printing(rows: usize) {
     std::env::set_var("POLARS_FMT_MAX_ROWS", rows.to_string());
     for (name, value) in
-        [("POLARS_FMT_STR_LEN", "32"), ("POLARS_FMT_MAX_COLS", "20"), ("POLARS_TABLE_WIDTH", "240")]
+        [("POLARS_FMT_STR_LEN", "32"), ("POLARS_FMT_MAX_COLS", "24"), ("POLARS_TABLE_WIDTH", "320")]
     {
         if std::env::var_os(name).is_none() {
             std::env::set_var(name, value);
