@@ -67,7 +67,7 @@
 //! # Caveats
 //! Exchangeability assumes independent statements; strong serial correlation (a campaign of
 //! repeated talking points) makes any change test optimistic. `ci_low`/`ci_high` are a
-//! percentile bootstrap (level `1 − alpha`, expanded percentiles as in `trend`) of
+//! percentile bootstrap (level `ci`, expanded percentiles as in `trend`) of
 //! `after_mean − before_mean`, resampling each segment on its own; they take the detected date
 //! as given. The change happened between `last_date_before` and `date`.
 //!
