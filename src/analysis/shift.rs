@@ -79,8 +79,9 @@
 //! segment means profiled out, `log p(τ) = −RSS(τ) / 2σ̂² + const`, where `RSS(τ)` is the
 //! residual sum of squares of the window split at `τ` and σ̂² the pooled residual variance of
 //! the whole segmentation (`Σ RSS / (n − segments)`), with a uniform prior on every split that
-//! leaves `min_size` statements on each side (Hinkley, 1970; the posterior of Smith, 1975, with
-//! known variance). Fixing the neighbours and σ̂² makes it exact, small-sample and O(window)
+//! leaves `min_size` statements on each side: the normalised profile likelihood of the location
+//! (Hinkley, 1970; Smith, 1975, integrates the means out instead, which adds a factor
+//! `(n_before · n_after)^(−1/2)` favouring the window's ends). Fixing the neighbours and σ̂² makes it exact, small-sample and O(window)
 //! with prefix sums, and keeps the interval inside the neighbouring segments by construction;
 //! it takes the neighbours as given, as `strucchange::confint` does. The limit law that
 //! `strucchange::confint` uses (Bai, 1997) assumes long segments and is symmetric in the
