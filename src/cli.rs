@@ -127,6 +127,9 @@ struct ShiftArgs {
     /// False discovery rate across all actor × target series.
     #[arg(long, default_value_t = ShiftOptions::default().alpha)]
     alpha: f64,
+    /// Confidence level of the intervals on each shift's size and date.
+    #[arg(long, default_value_t = ShiftOptions::default().ci)]
+    ci: f64,
     /// Most permutations per series (the smallest p-value is 1 / (permutations + 1)).
     #[arg(long, default_value_t = ShiftOptions::default().permutations)]
     permutations: usize,
@@ -480,6 +483,7 @@ fn shift(args: &ShiftArgs, command_line: &[String]) -> Result<()> {
         penalty: args.penalty,
         min_size: args.min_size,
         alpha: args.alpha,
+        ci: args.ci,
         permutations: args.permutations,
         bootstrap: args.bootstrap.bootstrap,
         seed: args.bootstrap.seed,
@@ -834,10 +838,11 @@ fn models(command: ModelsCommand, quiet: bool) -> Result<()> {
 }
 
 /// polars sizes its printed tables from environment variables; a user's own settings win.
+/// The widest table, the shifts (21 columns), prints whole.
 fn configure_table_printing(rows: usize) {
     std::env::set_var("POLARS_FMT_MAX_ROWS", rows.to_string());
     for (name, value) in
-        [("POLARS_FMT_STR_LEN", "32"), ("POLARS_FMT_MAX_COLS", "20"), ("POLARS_TABLE_WIDTH", "240")]
+        [("POLARS_FMT_STR_LEN", "32"), ("POLARS_FMT_MAX_COLS", "24"), ("POLARS_TABLE_WIDTH", "320")]
     {
         if std::env::var_os(name).is_none() {
             std::env::set_var(name, value);

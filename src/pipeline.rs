@@ -584,7 +584,8 @@ fn space_problem(
 
 /// Columns other than `date` holding dates in the tables `stance` writes (trends, shifts,
 /// comparisons), which `plot` reads back.
-const OTHER_DATE_COLUMNS: [&str; 4] = ["period_start", "period_end", "last_date_before", "gap_change_since"];
+const OTHER_DATE_COLUMNS: [&str; 6] =
+    ["period_start", "period_end", "last_date_before", "gap_change_since", "date_ci_low", "date_ci_high"];
 
 /// Reads a scores table written by `stance score` or any other tool (CSV, TSV, NDJSON,
 /// Parquet) for the analysis commands, or a table they wrote, for `plot`: a text `date` column

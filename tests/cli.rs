@@ -350,7 +350,7 @@ fn analysis_outputs_carry_provenance_and_plot_reads_them() {
     let dir = with_corpus("scores.csv", synthetic_scores().as_bytes());
     for args in [
         vec!["trend", "scores.csv", "--out", "trends.parquet"],
-        vec!["shift", "scores.csv", "--permutations", "499", "--out", "shifts.parquet"],
+        vec!["shift", "scores.csv", "--permutations", "499", "--ci", "0.9", "--out", "shifts.parquet"],
         vec![
             "plot",
             "trends.parquet",
@@ -368,9 +368,11 @@ fn analysis_outputs_carry_provenance_and_plot_reads_them() {
     }
     let show = stance(dir.path(), &["show", "shifts.parquet", "--metadata"]);
     assert!(show.stdout.contains("shift_options: {"), "{}", show.stdout);
+    assert!(show.stdout.contains("\"ci\":0.9,"), "the interval level is recorded: {}", show.stdout);
     assert!(show.stdout.contains("input.scores.sha256: "), "{}", show.stdout);
     let svg = std::fs::read_to_string(dir.path().join("c.svg")).unwrap();
     assert!(svg.contains("Kremlin") && svg.contains("Δ +"), "the shift is marked on the chart");
+    assert!(svg.contains("interval on its date"), "with the band of its date interval");
     // Charts carry their provenance too: the inputs' hashes and the trend table's own.
     let start = svg.find("<metadata id=\"stance-provenance\">").expect("SVG metadata");
     let metadata = &svg[start..svg[start..].find("</metadata>").unwrap() + start];
@@ -414,6 +416,7 @@ fn plot_reads_tables_written_in_every_text_format() {
         }
         let svg = std::fs::read_to_string(dir.path().join("c.svg")).unwrap();
         assert!(svg.contains("Δ +"), "{ext}: the shift is marked on the chart");
+        assert!(svg.contains("interval on its date"), "{ext}: text dates of the interval read back");
         let svg = std::fs::read_to_string(dir.path().join("d.svg")).unwrap();
         assert!(svg.contains("Kremlin") && !svg.contains("Δ "), "{ext}: lines, no shift");
     }

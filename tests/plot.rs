@@ -140,6 +140,61 @@ fn svg_chart_has_lines_legend_shift_and_month_ticks() {
     assert_eq!(leftovers(dir.path()), ["chart.svg"]);
 }
 
+/// `<rect>` elements filled with `colour` at `opacity`, as (x, width).
+fn rects_in(svg: &str, colour: &str, opacity: &str) -> Vec<(f64, f64)> {
+    let attribute = |element: &str, name: &str| -> f64 {
+        let value = element.split_once(&format!(" {name}=\"")).unwrap().1;
+        value.split_once('"').unwrap().0.parse().unwrap()
+    };
+    svg.split("<rect")
+        .skip(1)
+        .map(|e| e.split_once("/>").unwrap().0)
+        .filter(|e| {
+            e.contains(&format!("fill=\"{colour}\"")) && e.contains(&format!("opacity=\"{opacity}\""))
+        })
+        .map(|e| (attribute(e, "x"), attribute(e, "width")))
+        .collect()
+}
+
+#[test]
+fn shift_date_intervals_are_bands_at_their_markers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (with, without) = (dir.path().join("with.svg"), dir.path().join("without.svg"));
+    let day = |d| days(NaiveDate::from_ymd_opt(2025, 6, d).unwrap());
+    let mut intervals = shifts();
+    intervals.with_column(dates("date_ci_low", vec![day(3), day(3)])).unwrap();
+    intervals.with_column(dates("date_ci_high", vec![day(16), day(16)])).unwrap();
+    render_trend_chart(&trends(), Some(&intervals), &PlotOptions::new(TARGET), &with).unwrap();
+    // A table from before the intervals plots as it did.
+    render_trend_chart(&trends(), Some(&shifts()), &PlotOptions::new(TARGET), &without).unwrap();
+    let (with, without) = (std::fs::read_to_string(with).unwrap(), std::fs::read_to_string(without).unwrap());
+
+    assert!(has_text(&with, "interval on its date") && !has_text(&without, "interval on its date"));
+    assert!(has_text(&with, "detected shift") && has_text(&without, "detected shift"));
+    // One band, in the Kremlin's colour, two weeks wide around the marker of 10 June: the
+    // x axis runs about 243 days over about 600 pixels.
+    let bands = rects_in(&with, "#0072B2", "0.1");
+    assert_eq!(bands.len(), 1, "{bands:?}");
+    let (x, width) = bands[0];
+    assert!((25.0..45.0).contains(&width), "{width}");
+    assert!(rects_in(&without, "#0072B2", "0.1").is_empty());
+    // The band sits at the marker: the label of 10 June starts just right of it.
+    let label_x: f64 = with
+        .split("<text")
+        .find(|e| e.contains("\u{394} +0.45"))
+        .and_then(|e| e.split_once(" x=\"")?.1.split_once('"')?.0.parse().ok())
+        .unwrap();
+    assert!(x < label_x && label_x < x + width, "band {x}..{} label at {label_x}", x + width);
+
+    let mut backwards = intervals.clone();
+    backwards.with_column(dates("date_ci_high", vec![day(1), day(1)])).unwrap();
+    let message =
+        render_trend_chart(&trends(), Some(&backwards), &PlotOptions::new(TARGET), &dir.path().join("x.svg"))
+            .unwrap_err()
+            .to_string();
+    assert!(message.contains("date_ci_high 2025-06-01 is before date_ci_low 2025-06-03"), "{message}");
+}
+
 #[test]
 fn png_chart_is_written_at_print_density() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 //! Simulations with known truth for the statistics of `stance::analysis`: interval coverage of
-//! `trend`, power, dating and false alarms of `shifts`, and determinism. Data are generated
-//! here from fixed seeds. Run with `--nocapture` to see the measured rates.
+//! `trend`, power, dating, date intervals and false alarms of `shifts`, and determinism. Data
+//! are generated here from fixed seeds. Run with `--nocapture` to see the measured rates.
 
 use chrono::{Days, NaiveDate};
 use polars::prelude::*;
@@ -357,6 +357,147 @@ fn two_shifts_in_one_series_are_both_found_and_dated() {
     }
     println!("two shifts (+0.6 then -0.6): both found within 14 days in {both}/{series} series");
     assert_eq!(both, series);
+}
+
+fn column_u32(df: &DataFrame, name: &str) -> Vec<usize> {
+    df.column(name).unwrap().u32().unwrap().iter().map(|v| v.unwrap() as usize).collect()
+}
+
+/// How often statements come: `Sparse` one every 1–5 days (one a day at most), `Dense` four a
+/// day, so one date holds several candidate locations.
+#[derive(Debug, Clone, Copy)]
+enum Density {
+    Sparse,
+    Dense,
+}
+
+/// `series` series of 80 statements, one per actor, with one shift of `delta` (noise sd 0.25)
+/// at a random statement between 20 and 60 (on a date boundary): the true index (statements
+/// before the change) and date (first statement of the new regime) of each.
+fn located_shifts(series: usize, delta: f64, density: Density, seed: u64) -> (Rows, Vec<(usize, NaiveDate)>) {
+    let mut rng = Xoshiro256::seed_from_u64(seed);
+    let mut rows = Rows::default();
+    let mut truth = Vec::with_capacity(series);
+    for s in 0..series {
+        let actor = format!("actor {s:03}");
+        let change = match density {
+            Density::Sparse => 20 + rng.below(41) as usize,
+            Density::Dense => 4 * (5 + rng.below(11) as usize),
+        };
+        let mut day = 0u64;
+        for i in 0..80 {
+            day = match density {
+                Density::Sparse => day + 1 + rng.below(5) as u64,
+                Density::Dense => i as u64 / 4,
+            };
+            let date = plus_days(monday(), day);
+            if i == change {
+                truth.push((change, date));
+            }
+            let mean = if i < change { -delta / 2.0 } else { delta / 2.0 };
+            rows.push(
+                &actor,
+                "peace negotiations",
+                date,
+                (mean + NOISE_SD * normal(&mut rng)).clamp(-1.0, 1.0),
+            );
+        }
+    }
+    (rows, truth)
+}
+
+/// Share of the shifts found whose 95% interval holds the true date, and whose index interval
+/// holds the true index, the mean index width, and how many of `truth` were found (the
+/// reported change nearest the true index).
+fn location_coverage(rows: &Rows, truth: &[(usize, NaiveDate)]) -> (f64, f64, f64, usize) {
+    let options = ShiftOptions { permutations: 199, bootstrap: 50, ..ShiftOptions::default() };
+    let out = shifts(&rows.frame(), &options).unwrap();
+    let actors = column_str(&out, "actor");
+    let (index, low, high) =
+        (column_u32(&out, "index"), column_u32(&out, "index_ci_low"), column_u32(&out, "index_ci_high"));
+    let (date_low, date_high) = (column_date(&out, "date_ci_low"), column_date(&out, "date_ci_high"));
+    let (mut found, mut dates, mut indices, mut width) = (0, 0, 0, 0);
+    for (s, &(true_index, true_date)) in truth.iter().enumerate() {
+        let name = format!("actor {s:03}");
+        let Some(i) =
+            (0..out.height()).filter(|&i| actors[i] == name).min_by_key(|&i| index[i].abs_diff(true_index))
+        else {
+            continue;
+        };
+        found += 1;
+        dates += usize::from(date_low[i] <= true_date && true_date <= date_high[i]);
+        indices += usize::from(low[i] <= true_index && true_index <= high[i]);
+        width += high[i] - low[i];
+    }
+    let found_f = found as f64;
+    (dates as f64 / found_f, indices as f64 / found_f, width as f64 / found_f, found)
+}
+
+#[test]
+fn date_intervals_cover_the_true_change_date() {
+    let replications = 300;
+    for density in [Density::Sparse, Density::Dense] {
+        let mut widths = Vec::new();
+        // 1, 1.6, 2.2 and 3.2 noise sds.
+        for (k, delta) in [0.25, 0.4, 0.55, 0.8].into_iter().enumerate() {
+            let (rows, truth) = located_shifts(replications, delta, density, 100 + k as u64);
+            let (dates, indices, width, found) = location_coverage(&rows, &truth);
+            println!(
+                "shift dates: {density:?}, delta {delta} (sd 0.25): found {found}/{replications}; the 95% \
+                 interval covers the true date in {:.1}%, the true index in {:.1}%; mean width \
+                 (high − low) {width:.1} statements",
+                100.0 * dates,
+                100.0 * indices
+            );
+            // Coverage is measured on the shifts found: enough of them to measure it.
+            assert!(found >= replications / 2, "{density:?}, delta {delta}: found {found}");
+            // A clear shift leaves nearly all the posterior on one statement, and an interval of
+            // one statement (or one date of four) can only err on the safe side.
+            let band = if delta < 0.8 { 0.88..=0.99 } else { 0.95..=1.0 };
+            assert!(band.contains(&dates), "{density:?}, delta {delta}: date coverage {dates}");
+            assert!(band.contains(&indices), "{density:?}, delta {delta}: index coverage {indices}");
+            widths.push(width);
+        }
+        assert!(widths.windows(2).all(|w| w[1] < w[0]), "{density:?}: widths {widths:?} must shrink");
+    }
+}
+
+#[test]
+fn date_intervals_stay_between_the_neighbouring_changes() {
+    // Two weak shifts close together: wide posteriors pressed against each other's windows.
+    let mut rng = Xoshiro256::seed_from_u64(41);
+    let mut rows = Rows::default();
+    for s in 0..100 {
+        weekly_series(&mut rows, &format!("actor {s:03}"), &mut rng, 30, &[0, 10, 17], &[-0.2, 0.15, -0.2]);
+    }
+    let options = ShiftOptions { permutations: 199, bootstrap: 50, ..ShiftOptions::default() };
+    let out = shifts(&rows.frame(), &options).unwrap();
+    let [index, low, high, before, after] =
+        ["index", "index_ci_low", "index_ci_high", "n_before", "n_after"].map(|c| column_u32(&out, c));
+    let (dates, date_low, date_high) =
+        (column_date(&out, "date"), column_date(&out, "date_ci_low"), column_date(&out, "date_ci_high"));
+    let min_size = options.min_size;
+    let mut inside = 0;
+    for i in 0..out.height() {
+        // The window runs from the previous change (or the start) to the next (or the end).
+        assert!(
+            low[i] >= index[i] - before[i] + min_size && high[i] + min_size <= index[i] + after[i],
+            "row {i}"
+        );
+        assert!(low[i] <= high[i] && date_low[i] <= date_high[i], "row {i}");
+        // Dates follow the indices: the detected date lies inside when the index does.
+        assert!(
+            low[i] > index[i] || high[i] < index[i] || (date_low[i] <= dates[i] && dates[i] <= date_high[i])
+        );
+        inside += usize::from(low[i] <= index[i] && index[i] <= high[i]);
+    }
+    let series = column_str(&out, "actor").into_iter().collect::<std::collections::BTreeSet<_>>().len();
+    println!(
+        "shift dates, two weak shifts 7 weeks apart: {} changes in {series} series, every interval \
+         inside its window; {inside} hold the detected index",
+        out.height()
+    );
+    assert!(out.height() > 100, "too few changes to test: {}", out.height());
 }
 
 #[test]

@@ -67,9 +67,29 @@
 //! # Caveats
 //! Exchangeability assumes independent statements; strong serial correlation (a campaign of
 //! repeated talking points) makes any change test optimistic. `ci_low`/`ci_high` are a
-//! percentile bootstrap (level `1 − alpha`, expanded percentiles as in `trend`) of
+//! percentile bootstrap (level `ci`, expanded percentiles as in `trend`) of
 //! `after_mean − before_mean`, resampling each segment on its own; they take the detected date
 //! as given. The change happened between `last_date_before` and `date`.
+//!
+//! # When: the interval on the date
+//! `index` is the change's position in the series (the number of its statements before the new
+//! segment). `index_ci_low..=index_ci_high` is an equal-tailed credible interval at level `ci`
+//! of the exact posterior of a single change location within its window, the statements
+//! between the neighbouring change points (or the series' ends): a Gaussian mean shift with the
+//! segment means profiled out, `log p(τ) = −RSS(τ) / 2σ̂² + const`, where `RSS(τ)` is the
+//! residual sum of squares of the window split at `τ` and σ̂² the pooled residual variance of
+//! the whole segmentation (`Σ RSS / (n − segments)`), with a uniform prior on every split that
+//! leaves `min_size` statements on each side: the normalised profile likelihood of the location
+//! (Hinkley, 1970; Smith, 1975, integrates the means out instead, which adds a factor
+//! `(n_before · n_after)^(−1/2)` favouring the window's ends). Fixing the neighbours and σ̂² makes it exact, small-sample and O(window)
+//! with prefix sums, and keeps the interval inside the neighbouring segments by construction;
+//! it takes the neighbours as given, as `strucchange::confint` does. The limit law that
+//! `strucchange::confint` uses (Bai, 1997) assumes long segments and is symmetric in the
+//! effect's units, so on short or skewed windows it can reach past a neighbouring change;
+//! `mcp` samples the same kind of posterior by MCMC, with all changes and variances uncertain,
+//! at a far higher cost. Equal-tailed rather than highest-density: one pass over cumulative
+//! sums, and always one contiguous stretch. `date_ci_low`/`date_ci_high` are the dates of the
+//! first statement of the new segment at the two ends, as `date` is at `index`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -144,8 +164,10 @@ pub struct ShiftOptions {
     pub penalty: Penalty,
     /// Minimum number of statements in a segment (at least 2).
     pub min_size: usize,
-    /// False discovery rate; also sets the interval level `1 − alpha`.
+    /// False discovery rate.
     pub alpha: f64,
+    /// Level of the intervals on the size (`ci_low`, `ci_high`) and on the date of each shift.
+    pub ci: f64,
     /// Maximum number of permutations per tested block (sets the smallest p-value,
     /// `1 / (permutations + 1)`).
     pub permutations: usize,
@@ -162,6 +184,7 @@ impl Default for ShiftOptions {
             penalty: Penalty::Bic,
             min_size: 5,
             alpha: 0.05,
+            ci: 0.95,
             permutations: 9999,
             bootstrap: 2000,
             seed: 42,
@@ -179,10 +202,13 @@ const SEQUENTIAL_HITS: usize = 20;
 /// `after_mean`, `delta`, `ci_low`, `ci_high`, `p_value` (the change's p-value within its
 /// series), `p_adjusted`, `n_before`, `n_after` (UInt32), `segment_index` (UInt32, 1 for a
 /// series' first change), `statistic` (the block test's statistic `T`), `series_p_value` (the
-/// test of "no change anywhere in this series") and `last_date_before` (last statement of the
-/// old segment). Rows are sorted by actor, target, date.
+/// test of "no change anywhere in this series"), `last_date_before` (last statement of the
+/// old segment), `index` (UInt32, statements of the series before the change) and the interval
+/// on the change's location at level `ci`: `index_ci_low`, `index_ci_high` (UInt32) and
+/// `date_ci_low`, `date_ci_high` (Date). Rows are sorted by actor, target, date.
 pub fn shifts(scores: &DataFrame, options: &ShiftOptions) -> Result<DataFrame, AnalysisError> {
     check_level("alpha", options.alpha)?;
+    check_level("ci", options.ci)?;
     check_positive("permutations", options.permutations)?;
     check_positive("bootstrap", options.bootstrap)?;
     if options.min_size < 2 {
@@ -280,6 +306,9 @@ struct Change {
     p_value: f64,
     n_before: usize,
     n_after: usize,
+    index: usize,
+    index_ci: (usize, usize),
+    date_ci: (NaiveDate, NaiveDate),
 }
 
 /// A tested series: its p-value for "no change anywhere" and its detected changes.
@@ -310,10 +339,17 @@ fn test_series(key: &[String], points: &[Point], options: &ShiftOptions) -> Opti
 
     let [actor, target] = [key[0].as_bytes(), key[1].as_bytes()];
     let (statistics, p_values) = test_changes(&x, &bounds, options, [actor, target]);
+    // Every segment holds at least `min_size >= 2` statements, so the degrees of freedom are
+    // positive.
+    let residual: f64 = bounds.windows(2).map(|w| squared_deviations(&x[w[0]..w[1]])).sum();
+    let pooled_variance = residual / (x.len() - (bounds.len() - 1)) as f64;
     let mut out = Vec::with_capacity(bounds.len() - 2);
     for k in 0..bounds.len() - 2 {
         let before = &x[bounds[k]..bounds[k + 1]];
         let after = &x[bounds[k + 1]..bounds[k + 2]];
+        let (low, high) =
+            location_interval(&x[bounds[k]..bounds[k + 2]], options.min_size, pooled_variance, options.ci);
+        let index_ci = (bounds[k] + low, bounds[k] + high);
         let index = (k as u64 + 1).to_le_bytes();
         let mut rng =
             Xoshiro256::seed_from_u64(derive_seed(options.seed, &[b"shift-interval", actor, target, &index]));
@@ -330,7 +366,7 @@ fn test_series(key: &[String], points: &[Point], options: &ShiftOptions) -> Opti
             ci: percentile_interval(
                 &mut deltas,
                 expanded_tail(
-                    1.0 - options.alpha,
+                    options.ci,
                     &[(variance(before), before.len()), (variance(after), after.len())],
                 ),
             ),
@@ -338,11 +374,64 @@ fn test_series(key: &[String], points: &[Point], options: &ShiftOptions) -> Opti
             p_value: p_values[k],
             n_before: before.len(),
             n_after: after.len(),
+            index: bounds[k + 1],
+            index_ci,
+            date_ci: (points[index_ci.0].date, points[index_ci.1].date),
         });
     }
     // The whole series is the first block tested, and its largest change carries its p-value.
     let p_value = p_values.iter().copied().fold(1.0, f64::min);
     Some(Tested { p_value, changes: out })
+}
+
+/// `Σ (x − mean)²`.
+fn squared_deviations(x: &[f64]) -> f64 {
+    let m = mean(x);
+    x.iter().map(|v| (v - m) * (v - m)).sum()
+}
+
+/// The equal-tailed interval at `level` of the posterior of a single change location in
+/// `window` (see the module doc): the first and last location `τ` kept, each the index of the
+/// first statement of the new segment, with `min_size <= τ <= window.len() − min_size`.
+/// `variance` is the noise variance σ̂²; at 0 (a noiseless fit) the posterior is its mode.
+fn location_interval(window: &[f64], min_size: usize, variance: f64, level: f64) -> (usize, usize) {
+    let n = window.len();
+    let (first, last) = (min_size, n - min_size);
+    // −RSS(τ) = Σ_left²/n_left + Σ_right²/n_right − Σ x², on values centred on the window mean
+    // so the sums stay small; the constant Σ x² drops out.
+    let centre = mean(window);
+    let total: f64 = window.iter().map(|v| v - centre).sum();
+    let mut left = 0.0;
+    let mut fit = Vec::with_capacity(last - first + 1);
+    for (i, v) in window.iter().enumerate().take(last) {
+        left += v - centre;
+        let tau = i + 1;
+        if tau >= first {
+            let right = total - left;
+            fit.push(left * left / tau as f64 + right * right / (n - tau) as f64);
+        }
+    }
+    let best = fit.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !(variance > 0.0) {
+        let mode = fit.iter().position(|&f| f == best).unwrap_or(0);
+        return (first + mode, first + mode);
+    }
+    let weights: Vec<f64> = fit.iter().map(|f| ((f - best) / (2.0 * variance)).exp()).collect();
+    let tail = (1.0 - level) / 2.0 * weights.iter().sum::<f64>();
+    // Each end drops the locations whose cumulative mass stays within the tail, so at most
+    // `1 − level` is left out in all and at least one location is kept.
+    let dropped = |weights: &mut dyn Iterator<Item = f64>| {
+        weights
+            .scan(0.0, |mass, w| {
+                *mass += w;
+                Some(*mass)
+            })
+            .take_while(|&mass| mass <= tail)
+            .count()
+    };
+    let low = dropped(&mut weights.iter().copied());
+    let high = fit.len() - 1 - dropped(&mut weights.iter().rev().copied());
+    (first + low, first + high)
 }
 
 /// Test statistics and p-values of the changes at `bounds[1..len - 1]`, top-down: the whole
@@ -644,6 +733,11 @@ struct ShiftColumns {
     statistic: Vec<Option<f64>>,
     series_p_value: Vec<Option<f64>>,
     last_date_before: Vec<Option<i32>>,
+    index: Vec<u32>,
+    index_ci_low: Vec<u32>,
+    index_ci_high: Vec<u32>,
+    date_ci_low: Vec<Option<i32>>,
+    date_ci_high: Vec<Option<i32>>,
 }
 
 impl ShiftColumns {
@@ -664,6 +758,11 @@ impl ShiftColumns {
         self.statistic.push(Some(c.statistic));
         self.series_p_value.push(Some(series_p_value));
         self.last_date_before.push(Some(to_days(c.last_date_before)));
+        self.index.push(c.index as u32);
+        self.index_ci_low.push(c.index_ci.0 as u32);
+        self.index_ci_high.push(c.index_ci.1 as u32);
+        self.date_ci_low.push(Some(to_days(c.date_ci.0)));
+        self.date_ci_high.push(Some(to_days(c.date_ci.1)));
     }
 
     fn into_frame(self) -> Result<DataFrame, AnalysisError> {
@@ -684,6 +783,11 @@ impl ShiftColumns {
             float_column("statistic", self.statistic),
             float_column("series_p_value", self.series_p_value),
             date_column("last_date_before", self.last_date_before)?,
+            count_column("index", self.index),
+            count_column("index_ci_low", self.index_ci_low),
+            count_column("index_ci_high", self.index_ci_high),
+            date_column("date_ci_low", self.date_ci_low)?,
+            date_column("date_ci_high", self.date_ci_high)?,
         ])?)
     }
 }
@@ -835,6 +939,57 @@ mod tests {
     }
 
     #[test]
+    fn location_interval_matches_a_hand_worked_posterior() {
+        // τ ∈ {2, 3, 4}; −RSS + Σx² = 0.75, 1.5, 0.75. With σ² = 0.375 / ln 4 the posterior is
+        // (1/6, 2/3, 1/6): a tail of 0.2 drops both sides, a tail of 0.15 neither.
+        let window = [0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
+        let variance = 0.375 / 4f64.ln();
+        assert_eq!(location_interval(&window, 2, variance, 0.6), (3, 3));
+        assert_eq!(location_interval(&window, 2, variance, 0.7), (2, 4));
+        // A noiseless fit is sure of its mode; min_size bounds the locations.
+        assert_eq!(location_interval(&window, 2, 0.0, 0.99), (3, 3));
+        assert_eq!(location_interval(&window, 3, 100.0, 0.99), (3, 3));
+        // Flat data: the posterior is uniform over 2..=8 (7 locations of 1/7 each); a 60%
+        // interval drops one location at each end (1/7 < 0.2 < 2/7), an 80% one none.
+        assert_eq!(location_interval(&[0.5; 10], 2, 0.1, 0.6), (3, 7));
+        assert_eq!(location_interval(&[0.5; 10], 2, 0.1, 0.8), (2, 8));
+    }
+
+    #[test]
+    fn location_interval_matches_the_posterior_computed_directly() {
+        let mut rng = Xoshiro256::seed_from_u64(17);
+        for case in 0..200 {
+            let n = 6 + case % 25;
+            let m = 2 + case % 3;
+            if n < 2 * m {
+                continue;
+            }
+            let step = (case % 5) as f64 * 0.3;
+            let x: Vec<f64> = (0..n).map(|i| rng.next_f64() + if i >= n / 2 { step } else { 0.0 }).collect();
+            let (variance, level) = (1.0 / 12.0, [0.5, 0.8, 0.95][case % 3]);
+            // Straight from the definition: RSS of each split, normalised likelihoods.
+            let rss = |tau: usize| squared_deviations(&x[..tau]) + squared_deviations(&x[tau..]);
+            let taus: Vec<usize> = (m..=n - m).collect();
+            let least = taus.iter().map(|&t| rss(t)).fold(f64::INFINITY, f64::min);
+            let p: Vec<f64> = taus.iter().map(|&t| (-(rss(t) - least) / (2.0 * variance)).exp()).collect();
+            let total: f64 = p.iter().sum();
+            let tail = (1.0 - level) / 2.0;
+            let mut below = 0.0;
+            let low = taus.iter().zip(&p).find(|(_, w)| {
+                below += *w / total;
+                below > tail
+            });
+            let mut above = 0.0;
+            let high = taus.iter().zip(&p).rev().find(|(_, w)| {
+                above += *w / total;
+                above > tail
+            });
+            let want = (*low.unwrap().0, *high.unwrap().0);
+            assert_eq!(location_interval(&x, m, variance, level), want, "case {case}");
+        }
+    }
+
+    #[test]
     fn penalties_parse_and_scale() {
         assert_eq!("BIC".parse::<Penalty>().unwrap(), Penalty::Bic);
         assert_eq!("aic".parse::<Penalty>().unwrap(), Penalty::Aic);
@@ -900,11 +1055,23 @@ mod tests {
                 "segment_index",
                 "statistic",
                 "series_p_value",
-                "last_date_before"
+                "last_date_before",
+                "index",
+                "index_ci_low",
+                "index_ci_high",
+                "date_ci_low",
+                "date_ci_high"
             ]
         );
         assert_eq!(out.column("date").unwrap().date().unwrap().phys.get(0), Some(19_030));
         assert_eq!(out.column("last_date_before").unwrap().date().unwrap().phys.get(0), Some(19_029));
+        // A jump of 9 noise sds leaves no doubt about the location.
+        for (name, want) in [("index", 30), ("index_ci_low", 30), ("index_ci_high", 30)] {
+            assert_eq!(out.column(name).unwrap().u32().unwrap().get(0), Some(want), "{name}");
+        }
+        for name in ["date_ci_low", "date_ci_high"] {
+            assert_eq!(out.column(name).unwrap().date().unwrap().phys.get(0), Some(19_030), "{name}");
+        }
         let get = |name: &str| out.column(name).unwrap().f64().unwrap().get(0).unwrap();
         assert!((get("delta") - 0.8).abs() < 0.1);
         assert!(get("ci_low") < get("delta") && get("delta") < get("ci_high"));

@@ -122,6 +122,8 @@ pub enum PlotError {
     MissingValue { table: &'static str, row: usize, column: &'static str },
     #[error("row {row} of the trends table: period_end {end} is before period_start {start}")]
     PeriodOrder { row: usize, start: NaiveDate, end: NaiveDate },
+    #[error("row {row} of the shifts table: date_ci_high {high} is before date_ci_low {low}")]
+    ShiftIntervalOrder { row: usize, low: NaiveDate, high: NaiveDate },
     #[error("row {row} of the {table} table: column `{column}` holds a date outside the supported range")]
     DateRange { table: &'static str, row: usize, column: &'static str },
     #[error("target `{target}` is not in the trends table; available targets: {}", list(available))]
@@ -172,8 +174,10 @@ fn list(items: &[String]) -> String {
 ///
 /// `trends` needs `actor, target, period_start, period_end` (Date) and `mean, ci_low, ci_high`
 /// (numeric, null where a period had no or too few statements). `shifts`, when given, needs
-/// `actor, target, date` (Date or Datetime) and `delta`. The image is rendered in memory and
-/// written atomically, so on any error `out` is left untouched.
+/// `actor, target, date` (Date or Datetime) and `delta`; its `date_ci_low, date_ci_high`, when
+/// present (tables from before they existed lack them), are drawn as a band at each marker.
+/// The image is rendered in memory and written atomically, so on any error `out` is left
+/// untouched.
 pub fn render_trend_chart(
     trends: &DataFrame,
     shifts: Option<&DataFrame>,
@@ -230,6 +234,8 @@ struct ShiftMark {
     series: usize,
     date: i32,
     delta: f64,
+    /// First and last day of the interval on the date, when the table has one.
+    interval: Option<(i32, i32)>,
 }
 
 const TRENDS: &str = "trends";
@@ -321,6 +327,10 @@ fn read_shifts(df: &DataFrame, target: &str, series: &[ActorSeries]) -> Result<V
     let actors = strings(df, SHIFTS, "actor")?;
     let dates = days(df, SHIFTS, "date")?;
     let deltas = floats(df, SHIFTS, "delta")?;
+    let intervals = match (df.column("date_ci_low"), df.column("date_ci_high")) {
+        (Ok(_), Ok(_)) => Some((days(df, SHIFTS, "date_ci_low")?, days(df, SHIFTS, "date_ci_high")?)),
+        _ => None,
+    };
     let mut marks = Vec::new();
     for (i, t) in targets.iter().enumerate() {
         let row = i + 1;
@@ -338,7 +348,19 @@ fn read_shifts(df: &DataFrame, target: &str, series: &[ActorSeries]) -> Result<V
             row,
             column: "delta",
         })?;
-        marks.push(ShiftMark { series: index, date, delta });
+        // A row without an interval (null ends) is still a shift, drawn without its band.
+        let interval = match intervals.as_ref().map(|(low, high)| (low[i], high[i])) {
+            Some((Some(low), Some(high))) => {
+                let (low_date, high_date) =
+                    (date_of(low, SHIFTS, row, "date_ci_low")?, date_of(high, SHIFTS, row, "date_ci_high")?);
+                if high < low {
+                    return Err(PlotError::ShiftIntervalOrder { row, low: low_date, high: high_date });
+                }
+                Some((low, high))
+            }
+            _ => None,
+        };
+        marks.push(ShiftMark { series: index, date, delta, interval });
     }
     marks.sort_by_key(|m| (m.date, m.series));
     Ok(marks)
@@ -488,6 +510,10 @@ const TICK_LENGTH: f64 = 5.0;
 const LINE_WIDTH: f64 = 2.0;
 const MARKER_RADIUS: f64 = 3.5;
 const BAND_ALPHA: f64 = 0.16;
+/// Lighter than the confidence bands, which may lie on top.
+const SHIFT_BAND_ALPHA: f64 = 0.1;
+/// Narrowest band of an interval on a shift's date, in pixels.
+const MIN_SHIFT_BAND: f64 = 3.0;
 const LEGEND_SAMPLE: f64 = 30.0;
 const LEGEND_ROW: f64 = 21.0;
 const SHIFT_ROW: f64 = 17.0;
@@ -797,6 +823,8 @@ struct ShiftLabel {
     left: f64,
     width: f64,
     row: usize,
+    /// Left and right edge of the band of the interval on the date.
+    band: Option<(f64, f64)>,
 }
 
 /// Everything to draw, in CSS pixels.
@@ -829,6 +857,7 @@ struct Chart {
 enum LegendNote {
     Band,
     Shift,
+    ShiftInterval,
 }
 
 const Y_TICKS: [f64; 5] = [-1.0, -0.5, 0.0, 0.5, 1.0];
@@ -845,7 +874,10 @@ impl Chart {
         // X domain: every period and shift, padded so end points do not sit on the frame.
         let starts = series.iter().flat_map(|s| s.periods.iter().map(|p| p.start));
         let ends = series.iter().flat_map(|s| s.periods.iter().map(|p| p.end));
-        let shift_days = shifts.iter().map(|m| m.date);
+        let shift_days = shifts.iter().flat_map(|m| {
+            let interval = m.interval.into_iter().flat_map(|(low, high)| [low, high + 1]);
+            std::iter::once(m.date).chain(interval)
+        });
         let first = starts.chain(shift_days.clone()).min().unwrap_or(0);
         let last = ends.chain(shift_days).max().unwrap_or(first);
         let span = f64::from((last - first).max(1));
@@ -865,6 +897,9 @@ impl Chart {
         }
         if !shifts.is_empty() {
             legend_notes.push((LegendNote::Shift, "detected shift"));
+        }
+        if shifts.iter().any(|m| m.interval.is_some()) {
+            legend_notes.push((LegendNote::ShiftInterval, "interval on its date"));
         }
         let mut legend_width: f64 = 0.0;
         for entry in &legend {
@@ -902,7 +937,14 @@ impl Chart {
             let x = x_of(f64::from(mark.date));
             let left = if x + 4.0 + text_w <= width - MARGIN { x + 4.0 } else { x - 4.0 - text_w };
             let row = shift_row(&shift_labels, x, left, text_w);
-            shift_labels.push(ShiftLabel { series: mark.series, x, text, left, width: text_w, row });
+            // The band covers whole days, from the first day's start to the last day's end,
+            // and stays wide enough to see when that is less than a few pixels.
+            let band = mark.interval.map(|(low, high)| {
+                let (from, to) = (x_of(f64::from(low)), x_of(f64::from(high) + 1.0));
+                let widen = (MIN_SHIFT_BAND - (to - from)).max(0.0) / 2.0;
+                (from - widen, to + widen)
+            });
+            shift_labels.push(ShiftLabel { series: mark.series, x, text, left, width: text_w, row, band });
         }
         let rows = shift_labels.iter().map(|l| l.row + 1).max().unwrap_or(0);
 
@@ -1243,6 +1285,14 @@ fn draw_chart<DB: DrawingBackend>(canvas: &Canvas<DB>, chart: &Chart) -> DrawRes
         }
     }
 
+    // Intervals on the shifts' dates under the lines, over the plot's full height.
+    for label in &chart.shift_labels {
+        if let Some((from, to)) = label.band {
+            let (color, _) = style_of(label.series);
+            canvas.rect((from, plot.top), (to, plot.bottom), color.mix(SHIFT_BAND_ALPHA))?;
+        }
+    }
+
     // Shift markers: dashed from the plot bottom up to their label above the plot.
     for label in &chart.shift_labels {
         let (color, _) = style_of(label.series);
@@ -1328,6 +1378,15 @@ fn draw_chart<DB: DrawingBackend>(canvas: &Canvas<DB>, chart: &Chart) -> DrawRes
             }
             LegendNote::Shift => {
                 let x = (sample.0 + sample.1) / 2.0;
+                canvas.dashed_vertical(x, mid + half, mid - half, AXIS.to_rgba(), 1.0)?;
+            }
+            LegendNote::ShiftInterval => {
+                let x = (sample.0 + sample.1) / 2.0;
+                canvas.rect(
+                    (x - half, mid - half),
+                    (x + half, mid + half),
+                    AXIS.mix(SHIFT_BAND_ALPHA + 0.06),
+                )?;
                 canvas.dashed_vertical(x, mid + half, mid - half, AXIS.to_rgba(), 1.0)?;
             }
         }
@@ -1529,7 +1588,15 @@ mod tests {
 
     #[test]
     fn shift_labels_stack_without_crossing() {
-        let first = ShiftLabel { series: 0, x: 100.0, text: String::new(), left: 104.0, width: 80.0, row: 0 };
+        let first = ShiftLabel {
+            series: 0,
+            x: 100.0,
+            text: String::new(),
+            left: 104.0,
+            width: 80.0,
+            row: 0,
+            band: None,
+        };
         // Overlaps the first label: next row down, where the first label's line does not pass
         // through it (the line is left of the box).
         assert_eq!(shift_row(std::slice::from_ref(&first), 120.0, 124.0, 80.0), 1);
