@@ -529,7 +529,8 @@ fn sample(args: &SampleArgs, command_line: &[String], reporter: &Bars) -> Result
     ));
     if empty > 0 {
         reporter.note(&format!(
-            "{empty} strata got no rows (too small for their share): weighted estimates will not cover them; --min-per-stratum 1 draws from every stratum"
+            "{empty} of {} strata got no rows (too small for their share): weighted estimates will not cover them; --min-per-stratum 1 draws from every stratum",
+            sample.strata.len()
         ));
     }
     emit(sample.frame, args.out.as_deref(), &provenance)
