@@ -365,6 +365,13 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
             names.iter().map(|name| find(&Some(name.clone()), &[], "gold label")).collect::<Result<_, _>>()?
         }
     };
+    if let Some(twice) = label_cols.iter().enumerate().find(|(k, c)| label_cols[..*k].contains(c)) {
+        return Err(EvalError::InvalidOption {
+            option: "--label-col",
+            value: format!("{:?} given twice", twice.1),
+            expected: "each coder's column once",
+        });
+    }
     let several = label_cols.len() > 1;
     // A file about one target may have no target column; `--target NAME` names it then.
     let target_col = match find(&options.target_col, target_names, "target") {

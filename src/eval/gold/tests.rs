@@ -272,6 +272,10 @@ fn several_label_columns_are_coders_with_a_majority_gold_label() {
     let options = GoldOptions { label_cols: vec!["c1".into(), "c9".into()], ..GoldOptions::default() };
     let error = read(&dir, "missing.csv", text, &options).unwrap_err();
     assert!(error.to_string().contains("no gold label column (looked for \"c9\""), "{error}");
+    let options =
+        GoldOptions { label_cols: vec!["c1".into(), "c2".into(), "c1".into()], ..GoldOptions::default() };
+    let error = read(&dir, "twice.csv", text, &options).unwrap_err();
+    assert!(error.to_string().contains("\"c1\" given twice"), "{error}");
 }
 
 #[test]
