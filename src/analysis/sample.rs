@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use super::rng::{derive_seed, Xoshiro256};
 use super::{check_positive, list_names, AnalysisError};
+use crate::eval::gold::WEIGHT_COLUMN;
 
 /// How the sample is spread over the strata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
@@ -73,7 +74,7 @@ pub struct Sample {
 }
 
 /// Columns the sample adds; none may be a stratum column.
-pub const ADDED_COLUMNS: [&str; 3] = ["gold", "sample_weight", "stratum"];
+const ADDED_COLUMNS: [&str; 3] = ["gold", WEIGHT_COLUMN, "stratum"];
 const LEADING: [&str; 5] = ["id", "actor", "date", "target", "text"];
 const PREDICTIONS: [&str; 5] = ["p_favor", "p_against", "p_none", "score", "label"];
 
@@ -150,7 +151,7 @@ pub fn sample(df: &DataFrame, options: &SampleOptions) -> Result<Sample, Analysi
     let mut columns: Vec<Column> =
         names.iter().map(|n| picked.column(n).cloned()).collect::<Result<_, _>>()?;
     columns.push(Column::full_null("gold".into(), drawn.len(), &DataType::String));
-    columns.push(Column::new("sample_weight".into(), drawn.iter().map(|d| d.1).collect::<Vec<_>>()));
+    columns.push(Column::new(WEIGHT_COLUMN.into(), drawn.iter().map(|d| d.1).collect::<Vec<_>>()));
     columns.push(Column::new("stratum".into(), drawn.iter().map(|d| d.2.as_str()).collect::<Vec<_>>()));
     Ok(Sample { frame: DataFrame::new(drawn.len(), columns)?, strata: summary })
 }
