@@ -92,6 +92,21 @@ def summary_rows(head, zero):
     return rows
 
 
+def agreement_rows(head, zero):
+    """Cohen's kappa (with its bootstrap interval) and Krippendorff's alpha, as decimals."""
+
+    def dec(value):
+        return "–" if value is None else f"{value:.3f}"
+
+    rows = []
+    for name, report in [("all-MiniLM-L6-v2 + trained head", head), ("all-MiniLM-L6-v2 prototypes (zero-shot)", zero)]:
+        s = overall(report)
+        ci = s["kappa_ci"]
+        kappa = dec(s["kappa"]) if ci is None else f"{dec(s['kappa'])} [{dec(ci['low'])}, {dec(ci['high'])}]"
+        rows.append(f"| {name} | {kappa} | {dec(s['alpha'])} |")
+    return rows
+
+
 def target_rows(head, zero):
     rows = []
     zero_targets = per_target(zero)
@@ -137,6 +152,14 @@ def main():
         "|---|---|---|---|---|---|",
     ]
     cv_header = ["| L2 penalty | accuracy | macro-F1 | F_avg |", "|---|---|---|---|"]
+    agreement_header = [
+        "Agreement with the gold labels over all test tweets (decimals, not percent): Cohen's κ",
+        "with its 95% bootstrap interval, and Krippendorff's α (nominal), the model and the gold",
+        "label as two coders:",
+        "",
+        "| system | Cohen's κ [95% CI] | Krippendorff's α |",
+        "|---|---|---|",
+    ]
     lines = [
         "# Evaluation on public stance benchmarks",
         "",
@@ -161,6 +184,9 @@ def main():
         "| best participating system, MITRE (Mohammad et al. 2016) | 67.82 | – | – | – | – |",
         *summary_rows(sem_head, sem_zero),
         "",
+        *agreement_header,
+        *agreement_rows(sem_head, sem_zero),
+        "",
         *target_header,
         *target_rows(sem_head, sem_zero),
         "",
@@ -182,6 +208,9 @@ def main():
         *summary_header,
         "| BERTweet, in-target (Li et al. 2021) | – | – | 80.53 | – | – |",
         *summary_rows(ps_head, ps_zero),
+        "",
+        *agreement_header,
+        *agreement_rows(ps_head, ps_zero),
         "",
         *target_header,
         *target_rows(ps_head, ps_zero),

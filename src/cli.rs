@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use polars::prelude::*;
-use stance::analysis::{self, CompareOptions, Penalty, Period, ShiftOptions, TrendOptions};
+use stance::analysis::{
+    self, Allocation, CompareOptions, Penalty, Period, SampleOptions, ShiftOptions, TrendOptions,
+};
 use stance::cache::ScoreCache;
 use stance::checkpoint::{self, Existing};
 use stance::corpus::CorpusOptions;
@@ -64,6 +66,8 @@ enum Command {
     Compare(CompareArgs),
     /// Trend chart (SVG or PNG): a line per actor, CI bands, shift markers.
     Plot(PlotArgs),
+    /// A reproducible stratified sample of scored statements to hand-code, with sampling weights.
+    Sample(SampleArgs),
     /// Print a table (Parquet, CSV, TSV, NDJSON) and its provenance.
     Show(ShowArgs),
     /// Measure a model against a hand-labelled gold set: macro-F1, F_avg, calibration.
@@ -181,6 +185,30 @@ struct PlotArgs {
     /// Chart file: .svg or .png.
     #[arg(long, short)]
     out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct SampleArgs {
+    /// Scores table with at least id and text (from `stance score` or any tool).
+    scores: PathBuf,
+    /// Rows to draw.
+    #[arg(long)]
+    n: usize,
+    /// Columns whose values define the strata.
+    #[arg(long, value_delimiter = ',', default_value = "actor,target")]
+    by: Vec<String>,
+    /// Rows per stratum in proportion to its size, or the same for every stratum.
+    #[arg(long, value_enum, default_value_t = Allocation::Proportional)]
+    allocation: Allocation,
+    /// Rows every stratum gets at least (all it has, when fewer).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    min_per_stratum: usize,
+    /// Seed of the draw (recorded in the output).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Table to hand-code (.csv, .tsv, .parquet, .ndjson); without it the sample prints.
+    #[arg(long, short)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -434,6 +462,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Shift(args) => shift(&args, &command_line),
         Command::Compare(args) => compare(&args, &command_line),
         Command::Plot(args) => plot_chart(&args, &command_line),
+        Command::Sample(args) => sample(&args, &command_line, &reporter),
         Command::Show(args) => show(&args),
         Command::Eval(args) => crate::cli_eval::eval(&args, &command_line, &reporter),
         Command::Train(args) => crate::cli_eval::train(&args, &command_line, &reporter),
@@ -509,6 +538,37 @@ fn compare(args: &CompareArgs, command_line: &[String]) -> Result<()> {
     let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &input);
     provenance.set_json("compare_options", &options);
     emit(frame, args.out.as_deref(), &provenance)
+}
+
+fn sample(args: &SampleArgs, command_line: &[String], reporter: &Bars) -> Result<()> {
+    let input = pipeline::read_scores(&args.scores)?;
+    let options = SampleOptions {
+        n: args.n,
+        by: args.by.clone(),
+        allocation: args.allocation,
+        min_per_stratum: args.min_per_stratum,
+        seed: args.seed,
+    };
+    let sample = analysis::sample(&input.frame, &options).with_context(|| analysing(&args.scores))?;
+    let mut provenance = pipeline::derived_provenance(command_line, &args.scores, &input);
+    provenance.set_json("sample_options", &options);
+    provenance.set_json("sample_strata", &sample.strata);
+    let empty = sample.strata.iter().filter(|s| s.drawn == 0).count();
+    reporter.note(&format!(
+        "drew {} of {} rows from {} strata ({} allocation, seed {})",
+        sample.frame.height(),
+        input.frame.height(),
+        sample.strata.len(),
+        args.allocation.as_str(),
+        args.seed
+    ));
+    if empty > 0 {
+        reporter.note(&format!(
+            "{empty} of {} strata got no rows (too small for their share): weighted estimates will not cover them; --min-per-stratum 1 draws from every stratum",
+            sample.strata.len()
+        ));
+    }
+    emit(sample.frame, args.out.as_deref(), &provenance)
 }
 
 fn plot_chart(args: &PlotArgs, command_line: &[String]) -> Result<()> {

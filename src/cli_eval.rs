@@ -30,9 +30,10 @@ pub struct GoldArgs {
     /// Column holding each row's target.
     #[arg(long, value_name = "NAME")]
     target_col: Option<String>,
-    /// Column holding the gold stance.
-    #[arg(long, value_name = "NAME")]
-    label_col: Option<String>,
+    /// Column holding the gold stance; given once per coder for several coders (their
+    /// agreement is reported, and the majority label is the gold).
+    #[arg(long = "label-col", value_name = "NAME")]
+    label_col: Vec<String>,
     /// Gold label mapping, e.g. FAVOR=favor,AGAINST=against,NEUTRAL=none.
     #[arg(long, value_name = "LABEL=STANCE,...", value_parser = parse_label_map)]
     label_map: Option<BTreeMap<String, Stance>>,
@@ -47,7 +48,7 @@ impl GoldArgs {
             format: self.format,
             text_col: self.text_col.clone(),
             target_col: self.target_col.clone(),
-            label_col: self.label_col.clone(),
+            label_cols: self.label_col.clone(),
             label_map: self.label_map.clone().unwrap_or_default(),
             targets: self.target.clone(),
             ..GoldOptions::default()

@@ -79,7 +79,7 @@ fn eval_writes_json_and_table_reports_with_provenance() {
     assert_eq!(table.column("f_avg").unwrap().f64().unwrap().get(0), json["slices"][0]["f_avg"].as_f64());
     assert_eq!(provenance.get("method"), Some("embedding"));
     let (csv, provenance) = stance::corpus::read_table(&dir.path().join("report.csv")).unwrap();
-    assert_eq!(csv.width(), 35);
+    assert_eq!(csv.width(), 39);
     let confusion: u64 = ["favor", "against", "none"]
         .iter()
         .flat_map(|g| ["favor", "against", "none"].map(|p| format!("gold_{g}_pred_{p}")))

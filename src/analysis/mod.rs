@@ -1,6 +1,6 @@
 //! Statistics on scores: trends per period with bootstrap confidence intervals ([`trend`]),
 //! tested change points in each actor's stance ([`shifts`]), and period-by-period comparisons
-//! of actors ([`compare`]).
+//! of actors ([`compare`]), and stratified samples for hand coding ([`sample()`]).
 //!
 //! Every function takes a scores table with at least `actor` (String), `date` (Date or
 //! Datetime; the caller parses strings first), `target` (String) and `score` (Float64 or
@@ -17,6 +17,7 @@ mod compare;
 mod input;
 mod period;
 pub mod rng;
+mod sample;
 mod shift;
 mod trend;
 
@@ -24,6 +25,7 @@ use polars::prelude::*;
 
 pub use compare::{compare, CompareOptions};
 pub use period::Period;
+pub use sample::{sample, Allocation, Sample, SampleOptions, Stratum};
 pub use shift::{benjamini_hochberg, pelt, shifts, Penalty, ShiftOptions};
 pub use trend::{trend, TrendOptions};
 
@@ -53,6 +55,13 @@ pub enum AnalysisError {
         "actor `{actor}` has no statements{scope} in the scores table; actors present{scope}: {available}"
     )]
     UnknownActor { actor: String, scope: String, available: String },
+    #[error("--n {n} is more than the {rows} rows of the scores table; expected at most {rows}")]
+    SampleTooLarge { n: usize, rows: usize },
+    #[error(
+        "--min-per-stratum {min} over {strata} strata needs {needed} rows, more than --n {n}; \
+         raise --n or lower --min-per-stratum"
+    )]
+    MinPerStratum { min: usize, strata: usize, needed: usize, n: usize },
     #[error("cannot build the result table")]
     Frame(#[source] PolarsError),
 }

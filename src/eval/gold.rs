@@ -16,6 +16,12 @@
 //! `p_favor`/`p_against`/`p_none`, `label` is the prediction, so `gold`, `input_label` or
 //! `stance`). Column options override any layout's names.
 //!
+//! Several label columns (`--label-col` given once per coder) are several coders: a blank
+//! cell is a row that coder left out, and the row's gold label, for the metrics that need
+//! one, is the label most of its coders chose (none on a tie: the row then counts only in
+//! the coders' agreement). A `sample_weight` column (from `stance sample`) gives each row's
+//! inverse inclusion probability, for design-weighted estimates.
+//!
 //! Labels map to stances through `--label-map` first (case-insensitive), then the format's
 //! own vocabulary, then the common spellings [`Stance::parse`] knows (favor/pro/support,
 //! against/con/oppose, none/neutral…). Anything else is an error naming the file, row, line
@@ -27,6 +33,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::metrics::{class_counts, majority};
 use super::EvalError;
 use crate::corpus::dates::parse_date_values;
 use crate::corpus::{load_table, ParsedDate, RowLines};
@@ -106,7 +113,8 @@ pub struct GoldOptions {
     pub format: Option<GoldFormat>,
     pub text_col: Option<String>,
     pub target_col: Option<String>,
-    pub label_col: Option<String>,
+    /// Gold label columns: none for the layout's, one, or one per coder.
+    pub label_cols: Vec<String>,
     /// Read only when dates are needed (`--split-by-date`); default `date`.
     pub date_col: Option<String>,
     /// Predicted labels of an already-scored table without probabilities.
@@ -152,13 +160,31 @@ pub struct GoldFile {
     pub targets_seen: Vec<String>,
 }
 
+/// The labels of several coders, one label column each.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coders {
+    /// The label columns, in the order given.
+    pub names: Vec<String>,
+    /// Per row, each coder's label; `None` where the coder left the row blank.
+    pub labels: Vec<Vec<Option<Stance>>>,
+}
+
+/// The name of the column of sampling weights `stance sample` writes.
+pub const WEIGHT_COLUMN: &str = "sample_weight";
+
 /// A gold set as read: one entry per kept row, files in the order given, rows in file order.
 #[derive(Debug, Clone)]
 pub struct GoldSet {
     pub files: Vec<GoldFile>,
     pub texts: Vec<String>,
     pub targets: Vec<String>,
-    pub labels: Vec<Stance>,
+    /// The gold label: the one label column's, or the coders' majority (`None` on a tie or
+    /// where every coder left the row blank).
+    pub labels: Vec<Option<Stance>>,
+    /// Present with several label columns.
+    pub coders: Option<Coders>,
+    /// Inverse inclusion probabilities, when every file has a `sample_weight` column.
+    pub weights: Option<Vec<f64>>,
     /// Present when dates were asked for; `None` entries are missing dates.
     pub dates: Option<Vec<Option<ParsedDate>>>,
     /// Present when every file carries predictions of the same kind.
@@ -190,13 +216,9 @@ impl GoldSet {
         self.files.iter().map(|f| f.input_rows).sum()
     }
 
-    /// Rows per gold class, in [`Stance::ALL`] order.
-    pub fn class_counts(&self) -> [usize; 3] {
-        let mut counts = [0; 3];
-        for &l in &self.labels {
-            counts[l as usize] += 1;
-        }
-        counts
+    /// Rows without a gold label (coders tied, or all left the row blank).
+    pub fn unlabelled(&self) -> usize {
+        self.labels.iter().filter(|l| l.is_none()).count()
     }
 }
 
@@ -210,6 +232,9 @@ pub fn read_gold(paths: &[PathBuf], options: &GoldOptions) -> Result<GoldSet, Ev
         texts: Vec::new(),
         targets: Vec::new(),
         labels: Vec::new(),
+        coders: (options.label_cols.len() > 1)
+            .then(|| Coders { names: options.label_cols.clone(), labels: Vec::new() }),
+        weights: Some(Vec::new()),
         dates: options.need_dates.then(Vec::new),
         given: None,
     };
@@ -220,6 +245,16 @@ pub fn read_gold(paths: &[PathBuf], options: &GoldOptions) -> Result<GoldSet, Ev
         set.texts.extend(part.texts);
         set.targets.extend(part.targets);
         set.labels.extend(part.labels);
+        if let Some(coders) = &mut set.coders {
+            coders.labels.extend(part.coder_labels);
+        }
+        set.weights = match (set.weights, part.weights) {
+            (Some(mut all), Some(weights)) => {
+                all.extend(weights);
+                Some(all)
+            }
+            _ => None,
+        };
         if let (Some(all), Some(dates)) = (&mut set.dates, part.dates) {
             all.extend(dates);
         }
@@ -264,7 +299,10 @@ struct Part {
     file: GoldFile,
     texts: Vec<String>,
     targets: Vec<String>,
-    labels: Vec<Stance>,
+    labels: Vec<Option<Stance>>,
+    /// Per row, each coder's label (empty rows with one label column).
+    coder_labels: Vec<Vec<Option<Stance>>>,
+    weights: Option<Vec<f64>>,
     dates: Option<Vec<Option<ParsedDate>>>,
     given: Option<GivenPredictions>,
 }
@@ -287,10 +325,10 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
         "post",
         "new_topic",
     ];
-    for name in
-        [&options.text_col, &options.target_col, &options.label_col, &options.date_col, &options.pred_col]
-            .into_iter()
-            .flatten()
+    for name in [&options.text_col, &options.target_col, &options.date_col, &options.pred_col]
+        .into_iter()
+        .flatten()
+        .chain(&options.label_cols)
     {
         text_columns.push(name);
     }
@@ -320,7 +358,21 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
         }
     };
     let text_col = find(&options.text_col, text_names, "text")?;
-    let label_col = find(&options.label_col, label_names, "gold label")?;
+    // One column (the layout's or the one named), or one per coder, each of which must exist.
+    let label_cols: Vec<String> = match options.label_cols.as_slice() {
+        [] => vec![find(&None, label_names, "gold label")?],
+        names => {
+            names.iter().map(|name| find(&Some(name.clone()), &[], "gold label")).collect::<Result<_, _>>()?
+        }
+    };
+    if let Some(twice) = label_cols.iter().enumerate().find(|(k, c)| label_cols[..*k].contains(c)) {
+        return Err(EvalError::InvalidOption {
+            option: "--label-col",
+            value: format!("{:?} given twice", twice.1),
+            expected: "each coder's column once",
+        });
+    }
+    let several = label_cols.len() > 1;
     // A file about one target may have no target column; `--target NAME` names it then.
     let target_col = match find(&options.target_col, target_names, "target") {
         Ok(name) => Some(name),
@@ -330,7 +382,8 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
 
     let rows = &table.rows;
     let text = string_values(frame, path, &text_col)?;
-    let labels_raw = string_values(frame, path, &label_col)?;
+    let labels_raw: Vec<Vec<Option<String>>> =
+        label_cols.iter().map(|name| string_values(frame, path, name)).collect::<Result<_, _>>()?;
     let target_raw = match &target_col {
         Some(name) => Some(string_values(frame, path, name)?),
         None => None,
@@ -340,6 +393,7 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
     let mut texts = Vec::new();
     let mut targets = Vec::new();
     let mut labels = Vec::new();
+    let mut coder_labels = Vec::new();
     for i in 0..frame.height() {
         let target = match &target_raw {
             Some(values) => {
@@ -368,17 +422,32 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
                 expected: "the statement's text",
             });
         }
-        let raw = labels_raw[i].as_deref().unwrap_or_default();
-        let label = map_label(raw, format, &options.label_map).ok_or_else(|| EvalError::UnknownLabel {
-            path: path.to_owned(),
-            at: rows.at(i),
-            column: label_col.clone(),
-            value: raw.to_owned(),
-        })?;
+        let mut row_labels = Vec::with_capacity(label_cols.len());
+        for (name, values) in label_cols.iter().zip(&labels_raw) {
+            let raw = values[i].as_deref().unwrap_or_default();
+            // A coder's blank cell is a row that coder left out; the one label column has none.
+            if several && raw.trim().is_empty() {
+                row_labels.push(None);
+                continue;
+            }
+            let label =
+                map_label(raw, format, &options.label_map).ok_or_else(|| EvalError::UnknownLabel {
+                    path: path.to_owned(),
+                    at: rows.at(i),
+                    column: name.clone(),
+                    value: raw.to_owned(),
+                })?;
+            row_labels.push(Some(label));
+        }
         keep.push(i);
         texts.push(t.to_owned());
         targets.push(target);
-        labels.push(label);
+        if several {
+            labels.push(majority(class_counts(row_labels.iter().copied())));
+            coder_labels.push(row_labels);
+        } else {
+            labels.push(row_labels[0]);
+        }
     }
     let mut targets_seen: Vec<String> = match &target_raw {
         Some(values) => values.iter().flatten().map(|t| t.trim().to_owned()).collect(),
@@ -421,11 +490,17 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
         None
     };
 
+    let weights =
+        if names.contains(&WEIGHT_COLUMN) { Some(sample_weights(frame, path, rows, &keep)?) } else { None };
+
     let mut columns = BTreeMap::new();
     columns.insert("text", text_col);
-    columns.insert("label", label_col);
+    columns.insert("label", label_cols.join(","));
     if let Some(t) = target_col {
         columns.insert("target", t);
+    }
+    if weights.is_some() {
+        columns.insert("weight", WEIGHT_COLUMN.to_owned());
     }
     Ok(Part {
         file: GoldFile {
@@ -442,6 +517,8 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
         texts,
         targets,
         labels,
+        coder_labels,
+        weights,
         dates,
         given,
     })
@@ -479,6 +556,41 @@ fn string_values(frame: &DataFrame, path: &Path, name: &str) -> Result<Vec<Optio
     Ok(values.iter().map(|v| v.map(str::to_owned)).collect())
 }
 
+/// Numbers of a column, as f64 (an error naming the column unless it holds numbers).
+fn numbers(frame: &DataFrame, path: &Path, name: &str) -> Result<Vec<Option<f64>>, EvalError> {
+    let column = frame.column(name).map_err(|source| frame_error(path, source))?;
+    if !column.dtype().is_primitive_numeric() {
+        return Err(EvalError::ColumnType {
+            path: path.to_owned(),
+            column: name.to_owned(),
+            dtype: column.dtype().to_string(),
+            expected: "numbers",
+        });
+    }
+    let cast = column.cast(&DataType::Float64).map_err(|source| frame_error(path, source))?;
+    Ok(cast.f64().map_err(|source| frame_error(path, source))?.iter().collect())
+}
+
+/// `sample_weight` of the kept rows; each must be a positive, finite number.
+fn sample_weights(
+    frame: &DataFrame,
+    path: &Path,
+    rows: &RowLines,
+    keep: &[usize],
+) -> Result<Vec<f64>, EvalError> {
+    let values = numbers(frame, path, WEIGHT_COLUMN)?;
+    keep.iter()
+        .map(|&i| {
+            values[i].filter(|w| w.is_finite() && *w > 0.0).ok_or_else(|| EvalError::BadWeight {
+                path: path.to_owned(),
+                at: rows.at(i),
+                column: WEIGHT_COLUMN.to_owned(),
+                value: values[i].map_or_else(|| "an empty value".to_owned(), |v| v.to_string()),
+            })
+        })
+        .collect()
+}
+
 /// `p_favor`, `p_against`, `p_none` of the kept rows; each must be a number in [0, 1].
 fn probabilities(
     frame: &DataFrame,
@@ -488,19 +600,7 @@ fn probabilities(
 ) -> Result<Vec<[f64; 3]>, EvalError> {
     let mut columns = Vec::with_capacity(3);
     for name in SCORE_COLUMNS {
-        let column = frame.column(name).map_err(|source| frame_error(path, source))?;
-        if !column.dtype().is_primitive_numeric() {
-            return Err(EvalError::ColumnType {
-                path: path.to_owned(),
-                column: name.to_owned(),
-                dtype: column.dtype().to_string(),
-                expected: "numbers",
-            });
-        }
-        let cast = column.cast(&DataType::Float64).map_err(|source| frame_error(path, source))?;
-        let values: Vec<Option<f64>> =
-            cast.f64().map_err(|source| frame_error(path, source))?.iter().collect();
-        columns.push(values);
+        columns.push(numbers(frame, path, name)?);
     }
     keep.iter()
         .map(|&i| {

@@ -1,6 +1,7 @@
 //! Classification metrics for stance: accuracy, per-class precision / recall / F1, macro-F1,
-//! the SemEval-2016 F_avg, the confusion matrix, expected calibration error, and percentile
-//! bootstrap intervals.
+//! the SemEval-2016 F_avg, the confusion matrix, expected calibration error, agreement
+//! (Cohen's κ, Krippendorff's α), design-weighted estimates, and percentile bootstrap
+//! intervals.
 //!
 //! Conventions (they decide what happens when a class is missing):
 //! - precision of a class is undefined (`None`) when it is never predicted, recall when it
@@ -41,8 +42,26 @@ pub struct ClassMetrics {
     pub predicted: u64,
 }
 
-fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
-    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0).then(|| numerator / denominator)
+}
+
+/// F1 of class `c` from counts (plain or weighted) `counts[gold][predicted]`:
+/// 2·TP / (2·TP + FP + FN), undefined when the class neither occurs nor is predicted.
+fn f1_of(counts: &[[f64; 3]; 3], c: usize) -> Option<f64> {
+    let support: f64 = counts[c].iter().sum();
+    let predicted: f64 = (0..3).map(|g| counts[g][c]).sum();
+    ratio(2.0 * counts[c][c], support + predicted)
+}
+
+/// Share of the (weighted) rows on the diagonal.
+fn accuracy_of(counts: &[[f64; 3]; 3]) -> Option<f64> {
+    let total: f64 = counts.iter().flatten().sum();
+    ratio((0..3).map(|i| counts[i][i]).sum(), total)
+}
+
+fn macro_f1_of(counts: &[[f64; 3]; 3]) -> Option<f64> {
+    mean_defined((0..3).map(|c| f1_of(counts, c)))
 }
 
 impl Confusion {
@@ -66,9 +85,13 @@ impl Confusion {
         (0..3).map(|i| self.counts[i][i]).sum()
     }
 
+    fn as_f64(&self) -> [[f64; 3]; 3] {
+        self.counts.map(|row| row.map(|c| c as f64))
+    }
+
     /// Share of rows predicted right; `None` without rows.
     pub fn accuracy(&self) -> Option<f64> {
-        ratio(self.correct(), self.total())
+        accuracy_of(&self.as_f64())
     }
 
     pub fn class(&self, stance: Stance) -> ClassMetrics {
@@ -76,12 +99,11 @@ impl Confusion {
         let tp = self.counts[c][c];
         let support: u64 = self.counts[c].iter().sum();
         let predicted: u64 = (0..3).map(|g| self.counts[g][c]).sum();
-        let (false_negatives, false_positives) = (support - tp, predicted - tp);
         ClassMetrics {
             stance,
-            precision: ratio(tp, predicted),
-            recall: ratio(tp, support),
-            f1: ratio(2 * tp, 2 * tp + false_positives + false_negatives),
+            precision: ratio(tp as f64, predicted as f64),
+            recall: ratio(tp as f64, support as f64),
+            f1: f1_of(&self.as_f64(), c),
             support,
             predicted,
         }
@@ -89,7 +111,43 @@ impl Confusion {
 
     /// Mean F1 over the classes that occur or are predicted.
     pub fn macro_f1(&self) -> Option<f64> {
-        mean_defined(Stance::ALL.iter().map(|&s| self.class(s).f1))
+        macro_f1_of(&self.as_f64())
+    }
+
+    /// Cohen's κ of the predictions against the gold labels: (p_o − p_e) / (1 − p_e), with
+    /// p_o the share of agreement and p_e = Σ_k (gold share of k)·(predicted share of k), the
+    /// agreement expected by chance. `None` without rows, or when p_e = 1 (both sides use one
+    /// and the same class only: κ is 0/0, as scikit-learn's `cohen_kappa_score` gives NaN).
+    pub fn kappa(&self) -> Option<f64> {
+        let n = self.total() as f64;
+        if n == 0.0 {
+            return None;
+        }
+        let observed = self.correct() as f64 / n;
+        let expected: f64 = (0..3)
+            .map(|k| {
+                let gold: u64 = self.counts[k].iter().sum();
+                let predicted: u64 = (0..3).map(|g| self.counts[g][k]).sum();
+                gold as f64 * predicted as f64
+            })
+            .sum::<f64>()
+            / (n * n);
+        (expected < 1.0).then(|| (observed - expected) / (1.0 - expected))
+    }
+
+    /// Krippendorff's α (nominal) with the gold labels and the predictions as two coders of
+    /// every row.
+    pub fn alpha(&self) -> Option<f64> {
+        let mut units = Vec::with_capacity(9);
+        for g in 0..3 {
+            for p in 0..3 {
+                let mut counts = [0u32; 3];
+                counts[g] += 1;
+                counts[p] += 1;
+                units.push((counts, self.counts[g][p] as f64));
+            }
+        }
+        krippendorff_alpha(units)
     }
 
     /// SemEval-2016's F_avg as its official script (`eval.pl`) computes it: the mean of
@@ -105,6 +163,94 @@ impl Confusion {
 fn mean_defined(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     let defined: Vec<f64> = values.flatten().collect();
     (!defined.is_empty()).then(|| defined.iter().sum::<f64>() / defined.len() as f64)
+}
+
+/// Krippendorff's α for nominal data (Krippendorff 2011, "Computing Krippendorff's
+/// Alpha-Reliability"). Each unit is given by how many of its coders chose each class, with a
+/// multiplicity (identical units counted once). Units with fewer than two values are not
+/// pairable and are left out; a unit with m values adds `n_c·(n_k − [c = k]) / (m − 1)` to
+/// the coincidence of classes c and k. With n_c the coincidence margins and n their sum,
+/// α = 1 − (n − 1)·Σ_{c≠k} o_ck / Σ_{c≠k} n_c·n_k. `None` when no two values are pairable or
+/// every pairable value is the same class (0/0).
+pub fn krippendorff_alpha(units: impl IntoIterator<Item = ([u32; 3], f64)>) -> Option<f64> {
+    let mut coincidence = [[0.0f64; 3]; 3];
+    for (counts, multiplicity) in units {
+        let m: u32 = counts.iter().sum();
+        if m < 2 || multiplicity == 0.0 {
+            continue;
+        }
+        let scale = multiplicity / f64::from(m - 1);
+        for c in 0..3 {
+            for k in 0..3 {
+                let others = f64::from(counts[k]) - if c == k { 1.0 } else { 0.0 };
+                coincidence[c][k] += f64::from(counts[c]) * others * scale;
+            }
+        }
+    }
+    let margins: [f64; 3] = coincidence.map(|row| row.iter().sum());
+    let n: f64 = margins.iter().sum();
+    let mut disagreement = 0.0;
+    let mut chance = 0.0;
+    for c in 0..3 {
+        for k in (0..3).filter(|&k| k != c) {
+            disagreement += coincidence[c][k];
+            chance += margins[c] * margins[k];
+        }
+    }
+    (n > 1.0 && chance > 0.0).then(|| 1.0 - (n - 1.0) * disagreement / chance)
+}
+
+/// How many coders chose each class, from one unit's labels (missing ones skipped).
+pub fn class_counts(labels: impl IntoIterator<Item = Option<Stance>>) -> [u32; 3] {
+    let mut counts = [0u32; 3];
+    for label in labels.into_iter().flatten() {
+        counts[label as usize] += 1;
+    }
+    counts
+}
+
+/// The label more coders chose than any other; `None` on a tie for the most votes (or
+/// without any label).
+pub fn majority(counts: [u32; 3]) -> Option<Stance> {
+    let most = counts.iter().copied().max().unwrap_or(0);
+    if most == 0 {
+        return None;
+    }
+    let mut winners = Stance::ALL.into_iter().filter(|&s| counts[s as usize] == most);
+    let winner = winners.next();
+    if winners.next().is_some() {
+        None
+    } else {
+        winner
+    }
+}
+
+/// Design-weighted estimates for the population a stratified sample was drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Weighted {
+    /// Σ weights: the estimated number of rows in the population.
+    pub population: f64,
+    pub accuracy: Option<f64>,
+    pub macro_f1: Option<f64>,
+}
+
+/// Each row counts `weights[i]` times (its inverse inclusion probability) in a weighted
+/// confusion matrix, which estimates the population's: accuracy is Σ w·[right] / Σ w (the
+/// Hájek ratio estimator) and macro-F1 is computed from the weighted counts as from plain
+/// ones. `None` without rows.
+pub fn weighted(gold: &[Stance], predicted: &[Stance], weights: &[f64]) -> Option<Weighted> {
+    if gold.is_empty() {
+        return None;
+    }
+    let mut counts = [[0.0f64; 3]; 3];
+    for ((&g, &p), &w) in gold.iter().zip(predicted).zip(weights) {
+        counts[g as usize][p as usize] += w;
+    }
+    Some(Weighted {
+        population: weights.iter().sum(),
+        accuracy: accuracy_of(&counts),
+        macro_f1: macro_f1_of(&counts),
+    })
 }
 
 /// One bin of a reliability diagram.
@@ -170,23 +316,32 @@ pub struct Interval {
     pub high: f64,
 }
 
-/// Percentile bootstrap intervals of macro-F1 and F_avg: `replicates` resamples of the rows
-/// (with replacement, same size), each scored like the original, read at the `(1 − level)/2`
-/// and `(1 + level)/2` quantiles (type 7). Resamples on which a metric is undefined are left
-/// out of its interval. `None` without rows or replicates.
-pub fn bootstrap_f1(
+/// Bootstrap intervals of the metrics that take one gold label per row.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Intervals {
+    pub macro_f1: Option<Interval>,
+    pub f_avg: Option<Interval>,
+    pub kappa: Option<Interval>,
+}
+
+/// Percentile bootstrap intervals of macro-F1, F_avg and Cohen's κ: `replicates` resamples of
+/// the rows (with replacement, same size), each scored like the original, read at the
+/// `(1 − level)/2` and `(1 + level)/2` quantiles (type 7). Resamples on which a metric is
+/// undefined are left out of its interval. `None` without rows or replicates.
+pub fn bootstrap_intervals(
     gold: &[Stance],
     predicted: &[Stance],
     replicates: usize,
     level: f64,
     rng: &mut Xoshiro256,
-) -> (Option<Interval>, Option<Interval>) {
+) -> Intervals {
     let n = gold.len();
     if n == 0 || replicates == 0 {
-        return (None, None);
+        return Intervals::default();
     }
     let mut macro_f1 = Vec::with_capacity(replicates);
     let mut f_avg = Vec::with_capacity(replicates);
+    let mut kappa = Vec::with_capacity(replicates);
     for _ in 0..replicates {
         let mut confusion = Confusion::default();
         for _ in 0..n {
@@ -195,6 +350,7 @@ pub fn bootstrap_f1(
         }
         macro_f1.extend(confusion.macro_f1());
         f_avg.extend(confusion.f_avg());
+        kappa.extend(confusion.kappa());
     }
     let tail = (1.0 - level) / 2.0;
     let interval = |mut values: Vec<f64>| {
@@ -204,7 +360,7 @@ pub fn bootstrap_f1(
         values.sort_unstable_by(f64::total_cmp);
         Some(Interval { low: quantile_sorted(&values, tail), high: quantile_sorted(&values, 1.0 - tail) })
     };
-    (interval(macro_f1), interval(f_avg))
+    Intervals { macro_f1: interval(macro_f1), f_avg: interval(f_avg), kappa: interval(kappa) }
 }
 
 #[cfg(test)]
@@ -261,6 +417,58 @@ mod tests {
         close(c.macro_f1(), (2.0 / 3.0 + 2.0 / 3.0 + 4.0 / 7.0) / 3.0);
         // F_avg leaves none out.
         close(c.f_avg(), 2.0 / 3.0);
+    }
+
+    #[test]
+    fn kappa_and_alpha_by_hand() {
+        let c = example();
+        // p_o = 9/14; margins gold 5, 5, 4 and predicted 4, 7, 3 → p_e = 67/196.
+        close(c.kappa(), 59.0 / 129.0);
+        // Coincidences o = C + Cᵀ: margins 9, 12, 7 (n = 28), 10 off the diagonal, and
+        // Σ_{c≠k} n_c·n_k = 28² − (81 + 144 + 49) = 510 → α = 1 − 27·10/510.
+        close(c.alpha(), 8.0 / 17.0);
+        // All rows one class on both sides: chance agreement is 1, κ and α are 0/0.
+        let same = Confusion::from_labels(&[F, F], &[F, F]);
+        assert_eq!((same.kappa(), same.alpha()), (None, None));
+        assert_eq!(Confusion::default().kappa(), None);
+        // Perfect agreement over two classes.
+        let perfect = Confusion::from_labels(&[F, A], &[F, A]);
+        close(perfect.kappa(), 1.0);
+        close(perfect.alpha(), 1.0);
+    }
+
+    #[test]
+    fn alpha_leaves_out_units_with_one_value_and_majority_drops_ties() {
+        // Three coders; the last unit has one value only and does not count.
+        let units = [[F, F, A], [A, A, A], [N, N, F], [F, F, F]].map(|u| class_counts(u.map(Some)));
+        let with_lone = units.iter().map(|&u| (u, 1.0)).chain([(class_counts([Some(A)]), 1.0)]);
+        assert_eq!(krippendorff_alpha(with_lone), krippendorff_alpha(units.iter().map(|&u| (u, 1.0))));
+        // Coincidences (each unit's pairs over m − 1 = 2): favor-favor 1 + 3, against-against 3,
+        // none-none 1, favor-against 1 each way, favor-none 1 each way. Margins 6, 4, 2
+        // (n = 12), 4 off the diagonal → α = 1 − 11·4 / (144 − 36 − 16 − 4).
+        close(krippendorff_alpha(units.iter().map(|&u| (u, 1.0))), 1.0 - 44.0 / 88.0);
+        assert_eq!(majority(class_counts([Some(F), Some(A), None])), None);
+        assert_eq!(majority(class_counts([Some(F), Some(A), Some(A)])), Some(A));
+        assert_eq!(majority(class_counts([None, None])), None);
+        assert_eq!(majority(class_counts([Some(N)])), Some(N));
+    }
+
+    #[test]
+    fn weighted_estimates_count_rows_by_their_weights() {
+        // Two strata: 2 rows standing for 10 each (both right), 2 rows for 1 each (both wrong).
+        let gold = [F, F, A, A];
+        let predicted = [F, F, F, F];
+        let w = weighted(&gold, &predicted, &[10.0, 10.0, 1.0, 1.0]).unwrap();
+        assert_eq!(w.population, 22.0);
+        close(w.accuracy, 20.0 / 22.0);
+        // favor: TP 20, FP 2 → F1 40/42; against: TP 0, FN 2 → 0.
+        close(w.macro_f1, (40.0 / 42.0) / 2.0);
+        // Equal weights give the plain estimates.
+        let plain = Confusion::from_labels(&gold, &predicted);
+        let w = weighted(&gold, &predicted, &[3.0; 4]).unwrap();
+        close(w.accuracy, plain.accuracy().unwrap());
+        close(w.macro_f1, plain.macro_f1().unwrap());
+        assert_eq!(weighted(&[], &[], &[]), None);
     }
 
     #[test]
@@ -356,9 +564,12 @@ mod tests {
                 }
             }
         }
-        let run = |seed| bootstrap_f1(&gold, &predicted, 500, 0.95, &mut Xoshiro256::seed_from_u64(seed));
-        let (m, f) = run(1);
-        let (m, f) = (m.unwrap(), f.unwrap());
+        let run =
+            |seed| bootstrap_intervals(&gold, &predicted, 500, 0.95, &mut Xoshiro256::seed_from_u64(seed));
+        let Intervals { macro_f1: m, f_avg: f, kappa: k } = run(1);
+        let (m, f, k) = (m.unwrap(), f.unwrap(), k.unwrap());
+        let kappa = c.kappa().unwrap();
+        assert!(k.low < kappa && kappa < k.high, "{k:?} vs {kappa}");
         let estimate = c.macro_f1().unwrap();
         assert!(m.low < estimate && estimate < m.high, "{m:?} vs {estimate}");
         assert!(f.low < 2.0 / 3.0 && 2.0 / 3.0 < f.high, "{f:?}");
@@ -367,7 +578,8 @@ mod tests {
         assert_eq!(run(1), run(1));
         assert_ne!(run(1), run(2));
         // All rows right: a degenerate interval at 1.
-        let (m, _) = bootstrap_f1(&gold, &gold, 50, 0.95, &mut Xoshiro256::seed_from_u64(3));
-        assert_eq!(m, Some(Interval { low: 1.0, high: 1.0 }));
+        let all_right = bootstrap_intervals(&gold, &gold, 50, 0.95, &mut Xoshiro256::seed_from_u64(3));
+        assert_eq!(all_right.macro_f1, Some(Interval { low: 1.0, high: 1.0 }));
+        assert_eq!(all_right.kappa, Some(Interval { low: 1.0, high: 1.0 }));
     }
 }

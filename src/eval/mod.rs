@@ -63,6 +63,13 @@ pub enum EvalError {
     UnknownLabel { path: PathBuf, at: Location, column: String, value: String },
     #[error("{path}: {at}, column {column:?}: {value} is not a probability; expected a number in [0, 1]")]
     BadProbability { path: PathBuf, at: Location, column: String, value: String },
+    #[error(
+        "{path}: {at}, column {column:?}: {value} is not a sampling weight; expected a positive number \
+         (the inverse of the row's inclusion probability, as `stance sample` writes it)"
+    )]
+    BadWeight { path: PathBuf, at: Location, column: String, value: String },
+    #[error("--label-col is given {given} times; `stance train` learns from one column of labels")]
+    SeveralLabelColumns { given: usize },
     #[error("{path}: no row has target {target:?}; the targets are {}", quoted(.available))]
     UnknownTarget { path: PathBuf, target: String, available: Vec<String> },
     #[error(

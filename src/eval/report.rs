@@ -1,6 +1,11 @@
 //! The evaluation report: metrics for every slice of a gold set (all rows and each target;
 //! with a split date, the rows before it and from it on as well), as text for the terminal,
 //! a flat table (one row per slice) or a JSON document.
+//!
+//! Every slice has accuracy, F1, calibration and agreement with the gold (Cohen's κ with a
+//! bootstrap interval, Krippendorff's α); with several coders also the coders' α among
+//! themselves and each coder against the model; with sampling weights design-weighted
+//! estimates for the population the sample was drawn from.
 
 use std::fmt::Write as _;
 
@@ -8,7 +13,10 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::gold::{GoldFile, GoldSet};
-use super::metrics::{bootstrap_f1, calibration, Calibration, ClassMetrics, Confusion, Interval};
+use super::metrics::{
+    bootstrap_intervals, calibration, class_counts, krippendorff_alpha, weighted, Calibration, ClassMetrics,
+    Confusion, Interval, Weighted,
+};
 use crate::analysis::rng::{derive_seed, Xoshiro256};
 use crate::targets::Stance;
 
@@ -108,15 +116,44 @@ pub struct SliceMetrics {
     pub period: Period,
     /// `None`: every target.
     pub target: Option<String>,
+    /// Rows with a gold label (with several coders, those with a majority label).
     pub n: usize,
     pub accuracy: Option<f64>,
     pub macro_f1: Option<f64>,
     pub macro_f1_ci: Option<Interval>,
     pub f_avg: Option<f64>,
     pub f_avg_ci: Option<Interval>,
+    /// Cohen's κ of the model against the gold label.
+    pub kappa: Option<f64>,
+    pub kappa_ci: Option<Interval>,
+    /// Krippendorff's α (nominal), the model and the gold label as two coders.
+    pub alpha: Option<f64>,
     pub classes: Vec<ClassMetrics>,
     pub confusion: Confusion,
     pub calibration: Option<Calibration>,
+    /// With several label columns.
+    pub coders: Option<CoderAgreement>,
+    /// With sampling weights: estimates for the population the sample was drawn from.
+    pub weighted: Option<Weighted>,
+}
+
+/// How several coders agree among themselves and with the model, in one slice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoderAgreement {
+    /// Rows in the slice, with a majority label or not.
+    pub rows: usize,
+    /// Krippendorff's α (nominal) among the coders, over the rows two or more of them labelled.
+    pub alpha: Option<f64>,
+    pub vs_model: Vec<CoderVsModel>,
+}
+
+/// One coder against the model, on the rows the coder labelled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoderVsModel {
+    pub coder: String,
+    pub n: usize,
+    pub kappa: Option<f64>,
+    pub alpha: Option<f64>,
 }
 
 /// The unweighted mean over targets of per-target metrics (how P-Stance reports macro-F1).
@@ -142,6 +179,12 @@ pub struct Split {
 pub struct Report {
     pub gold: Vec<GoldFile>,
     pub rows: usize,
+    /// Rows without a gold label: their coders tied (or all left them blank).
+    pub unlabelled: usize,
+    /// The coders' label columns (empty with one label column).
+    pub coders: Vec<String>,
+    /// Whether the rows carry sampling weights.
+    pub weighted: bool,
     pub options: EvalOptions,
     pub split: Option<Split>,
     pub slices: Vec<SliceMetrics>,
@@ -197,6 +240,9 @@ pub fn build_report(
     Report {
         gold: gold.files.clone(),
         rows: gold.len(),
+        unlabelled: gold.unlabelled(),
+        coders: gold.coders.as_ref().map(|c| c.names.clone()).unwrap_or_default(),
+        weighted: gold.weights.is_some(),
         options: options.clone(),
         split,
         slices,
@@ -210,9 +256,10 @@ fn slice(
     options: &EvalOptions,
     period: Period,
     target: Option<&String>,
-    rows: &[usize],
+    all_rows: &[usize],
 ) -> SliceMetrics {
-    let g: Vec<Stance> = rows.iter().map(|&i| gold.labels[i]).collect();
+    let rows: Vec<usize> = all_rows.iter().copied().filter(|&i| gold.labels[i].is_some()).collect();
+    let g: Vec<Stance> = rows.iter().filter_map(|&i| gold.labels[i]).collect();
     let p: Vec<Stance> = rows.iter().map(|&i| predictions.labels[i]).collect();
     let confusion = Confusion::from_labels(&g, &p);
     // Each slice draws from its own stream, so its interval does not depend on the others.
@@ -221,11 +268,37 @@ fn slice(
         options.seed,
         &[b"eval", period.as_str().as_bytes(), identity],
     ));
-    let (macro_f1_ci, f_avg_ci) = bootstrap_f1(&g, &p, options.bootstrap, options.level, &mut rng);
+    let intervals = bootstrap_intervals(&g, &p, options.bootstrap, options.level, &mut rng);
     let calibration = predictions.probs.as_ref().and_then(|probs| {
         let confidence: Vec<f64> = rows.iter().map(|&i| probs[i][predictions.labels[i] as usize]).collect();
         let correct: Vec<bool> = g.iter().zip(&p).map(|(a, b)| a == b).collect();
         calibration(&confidence, &correct, options.bins)
+    });
+    let coders = gold.coders.as_ref().map(|coders| {
+        let units = all_rows.iter().map(|&i| (class_counts(coders.labels[i].iter().copied()), 1.0));
+        let vs_model = coders
+            .names
+            .iter()
+            .enumerate()
+            .map(|(k, name)| {
+                let labelled: Vec<usize> =
+                    all_rows.iter().copied().filter(|&i| coders.labels[i][k].is_some()).collect();
+                let coder: Vec<Stance> = labelled.iter().filter_map(|&i| coders.labels[i][k]).collect();
+                let model: Vec<Stance> = labelled.iter().map(|&i| predictions.labels[i]).collect();
+                let confusion = Confusion::from_labels(&coder, &model);
+                CoderVsModel {
+                    coder: name.clone(),
+                    n: labelled.len(),
+                    kappa: confusion.kappa(),
+                    alpha: confusion.alpha(),
+                }
+            })
+            .collect();
+        CoderAgreement { rows: all_rows.len(), alpha: krippendorff_alpha(units), vs_model }
+    });
+    let weighted = gold.weights.as_ref().and_then(|weights| {
+        let w: Vec<f64> = rows.iter().map(|&i| weights[i]).collect();
+        weighted(&g, &p, &w)
     });
     SliceMetrics {
         period,
@@ -233,20 +306,28 @@ fn slice(
         n: rows.len(),
         accuracy: confusion.accuracy(),
         macro_f1: confusion.macro_f1(),
-        macro_f1_ci,
+        macro_f1_ci: intervals.macro_f1,
         f_avg: confusion.f_avg(),
-        f_avg_ci,
+        f_avg_ci: intervals.f_avg,
+        kappa: confusion.kappa(),
+        kappa_ci: intervals.kappa,
+        alpha: confusion.alpha(),
         classes: Stance::ALL.iter().map(|&s| confusion.class(s)).collect(),
         confusion,
         calibration,
+        coders,
+        weighted,
     }
 }
 
 impl Report {
     /// One row per slice: `period, target` (null for all targets), `n`, `accuracy`,
-    /// `macro_f1` with `macro_f1_low/high`, `f_avg` with `f_avg_low/high`, `ece`, per class
-    /// `precision_*, recall_*, f1_*, support_*, predicted_*`, and the confusion matrix as
-    /// `gold_<stance>_pred_<stance>` counts.
+    /// `macro_f1` with `macro_f1_low/high`, `f_avg` with `f_avg_low/high`, `kappa` with
+    /// `kappa_low/high`, `alpha`, `ece`, per class `precision_*, recall_*, f1_*, support_*,
+    /// predicted_*`, and the confusion matrix as `gold_<stance>_pred_<stance>` counts. With
+    /// several coders also `coders_rows`, `coders_alpha` and per coder `coder_<name>_n`,
+    /// `coder_<name>_kappa`, `coder_<name>_alpha`; with sampling weights `weighted_population`,
+    /// `weighted_accuracy`, `weighted_macro_f1`.
     pub fn to_frame(&self) -> PolarsResult<DataFrame> {
         let s = &self.slices;
         let float = |name: &str, f: &dyn Fn(&SliceMetrics) -> Option<f64>| -> Column {
@@ -263,6 +344,10 @@ impl Report {
             float("f_avg", &|x| x.f_avg),
             float("f_avg_low", &|x| x.f_avg_ci.map(|c| c.low)),
             float("f_avg_high", &|x| x.f_avg_ci.map(|c| c.high)),
+            float("kappa", &|x| x.kappa),
+            float("kappa_low", &|x| x.kappa_ci.map(|c| c.low)),
+            float("kappa_high", &|x| x.kappa_ci.map(|c| c.high)),
+            float("alpha", &|x| x.alpha),
             float("ece", &|x| x.calibration.as_ref().map(|c| c.ece)),
         ];
         for (k, stance) in Stance::ALL.iter().enumerate() {
@@ -285,6 +370,27 @@ impl Report {
                     s.iter().map(|x| x.confusion.counts[g][p]).collect::<Vec<_>>(),
                 ));
             }
+        }
+        if !self.coders.is_empty() {
+            columns.push(Column::new(
+                "coders_rows".into(),
+                s.iter().map(|x| x.coders.as_ref().map(|c| c.rows as u64)).collect::<Vec<_>>(),
+            ));
+            columns.push(float("coders_alpha", &|x| x.coders.as_ref().and_then(|c| c.alpha)));
+            for (k, name) in self.coders.iter().enumerate() {
+                let coder = |x: &SliceMetrics| x.coders.as_ref().map(|c| c.vs_model[k].clone());
+                columns.push(Column::new(
+                    format!("coder_{name}_n").into(),
+                    s.iter().map(|x| coder(x).map(|c| c.n as u64)).collect::<Vec<_>>(),
+                ));
+                columns.push(float(&format!("coder_{name}_kappa"), &|x| coder(x).and_then(|c| c.kappa)));
+                columns.push(float(&format!("coder_{name}_alpha"), &|x| coder(x).and_then(|c| c.alpha)));
+            }
+        }
+        if self.weighted {
+            columns.push(float("weighted_population", &|x| x.weighted.map(|w| w.population)));
+            columns.push(float("weighted_accuracy", &|x| x.weighted.and_then(|w| w.accuracy)));
+            columns.push(float("weighted_macro_f1", &|x| x.weighted.and_then(|w| w.macro_f1)));
         }
         DataFrame::new(s.len(), columns)
     }
@@ -316,16 +422,8 @@ impl Report {
             "{:<36} {:>6} {:>8}  {:>8} {:<17} {:>6} {:<17} {:>6}",
             "slice", "n", "accuracy", "macro-F1", level, "F_avg", level, "ECE"
         );
-        let ci = |c: Option<Interval>| {
-            c.map_or_else(|| "-".to_owned(), |c| format!("[{:.3}, {:.3}]", c.low, c.high))
-        };
-        let num = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
         for s in &self.slices {
-            let name = match (&s.target, s.period) {
-                (None, Period::All) => "all".to_owned(),
-                (None, p) => self.period_name(p),
-                (Some(t), _) => format!("  {}", shorten(t, 34)),
-            };
+            let name = self.slice_name(s);
             let _ = writeln!(
                 out,
                 "{:<36} {:>6} {:>8}  {:>8} {:<17} {:>6} {:<17} {:>6}",
@@ -354,6 +452,7 @@ impl Report {
                 );
             }
         }
+        self.render_agreement(&mut out, &level);
         for s in self.slices.iter().filter(|s| s.target.is_none()) {
             let _ = writeln!(out);
             let _ = writeln!(
@@ -392,7 +491,99 @@ impl Report {
             "F_avg = mean of F1(favor) and F1(against) (SemEval-2016); intervals: percentile bootstrap, {} resamples, seed {}; ECE: {} equal-width bins",
             self.options.bootstrap, self.options.seed, self.options.bins
         );
+        let _ = writeln!(out, "kappa: Cohen's κ; alpha: Krippendorff's α, nominal");
+        if !self.coders.is_empty() {
+            let _ = writeln!(
+                out,
+                "gold label with several coders: the label most of a row's coders chose; {} of {} rows tied (or were left blank) and count only in the coders' agreement",
+                self.unlabelled, self.rows
+            );
+        }
+        if self.weighted {
+            let _ = writeln!(
+                out,
+                "design-weighted: each row counts sample_weight times (its inverse inclusion probability); accuracy = Σ w·[right] / Σ w, macro-F1 from the weighted confusion matrix"
+            );
+        }
         out
+    }
+
+    /// Agreement with the gold per slice; with several coders each coder's agreement with the
+    /// model and theirs among themselves; with sampling weights the design-weighted estimates.
+    fn render_agreement(&self, out: &mut String, level: &str) {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<36} {:>6} {:>8} {:<17} {:>6}",
+            "agreement with the gold", "n", "kappa", level, "alpha"
+        );
+        for s in &self.slices {
+            let _ = writeln!(
+                out,
+                "{:<36} {:>6} {:>8} {:<17} {:>6}",
+                self.slice_name(s),
+                s.n,
+                num(s.kappa),
+                ci(s.kappa_ci),
+                num(s.alpha)
+            );
+        }
+        if !self.coders.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{:<36} {:>6} {:>9}  {:<16} {:>6} {:>8} {:>6}",
+                "coders", "rows", "coders' α", "coder vs model", "n", "kappa", "alpha"
+            );
+            for s in &self.slices {
+                let Some(coders) = &s.coders else { continue };
+                for (k, c) in coders.vs_model.iter().enumerate() {
+                    let (name, rows, alpha) = if k == 0 {
+                        (self.slice_name(s), coders.rows.to_string(), num(coders.alpha))
+                    } else {
+                        (String::new(), String::new(), String::new())
+                    };
+                    let _ = writeln!(
+                        out,
+                        "{:<36} {:>6} {:>9}  {:<16} {:>6} {:>8} {:>6}",
+                        name,
+                        rows,
+                        alpha,
+                        shorten(&c.coder, 16),
+                        c.n,
+                        num(c.kappa),
+                        num(c.alpha)
+                    );
+                }
+            }
+        }
+        if self.weighted {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{:<36} {:>10} {:>8}  {:>8}",
+                "design-weighted (sample_weight)", "population", "accuracy", "macro-F1"
+            );
+            for s in &self.slices {
+                let Some(w) = s.weighted else { continue };
+                let _ = writeln!(
+                    out,
+                    "{:<36} {:>10.1} {:>8}  {:>8}",
+                    self.slice_name(s),
+                    w.population,
+                    num(w.accuracy),
+                    num(w.macro_f1)
+                );
+            }
+        }
+    }
+
+    fn slice_name(&self, s: &SliceMetrics) -> String {
+        match (&s.target, s.period) {
+            (None, Period::All) => "all".to_owned(),
+            (None, p) => self.period_name(p),
+            (Some(t), _) => format!("  {}", shorten(t, 34)),
+        }
     }
 
     fn period_name(&self, period: Period) -> String {
@@ -403,6 +594,14 @@ impl Report {
             Period::From => format!("from {date}"),
         }
     }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
+}
+
+fn ci(c: Option<Interval>) -> String {
+    c.map_or_else(|| "-".to_owned(), |c| format!("[{:.3}, {:.3}]", c.low, c.high))
 }
 
 fn shorten(text: &str, width: usize) -> String {
@@ -437,7 +636,9 @@ mod tests {
             }],
             texts: labels.iter().map(|l| l.to_string()).collect(),
             targets: targets.into_iter().map(str::to_owned).collect(),
-            labels,
+            labels: labels.into_iter().map(Some).collect(),
+            coders: None,
+            weights: None,
             dates: None::<Vec<Option<ParsedDate>>>,
             given: None,
         }
@@ -487,7 +688,7 @@ mod tests {
         assert!(report.slices.iter().all(|s| s.calibration.is_none()));
         let frame = report.to_frame().unwrap();
         assert_eq!(frame.height(), 7);
-        assert_eq!(frame.width(), 11 + 15 + 9);
+        assert_eq!(frame.width(), 15 + 15 + 9);
         let text = report.render();
         assert!(text.contains("before 2025-01-01"), "{text}");
         assert!(text.contains("  mean over 2 targets"), "{text}");

@@ -17,7 +17,7 @@ use crate::progress::Reporter;
 use crate::provenance::Provenance;
 use crate::score::head::{self, embed_texts, features, Head, HeadInfo};
 use crate::score::{score_texts, Method, ScoreError, ScoreOptions};
-use crate::targets::{TargetSet, Templates};
+use crate::targets::{Stance, TargetSet, Templates};
 
 /// Everything `stance eval` needs.
 #[derive(Debug, Clone)]
@@ -83,6 +83,13 @@ pub fn evaluate(
         gold_options.targets = set.targets.iter().map(|t| t.name.clone()).collect();
     }
     let gold = read_gold(&job.gold, &gold_options)?;
+    if gold.unlabelled() > 0 {
+        reporter.note(&format!(
+            "{} of {} rows have no majority label among the coders (a tie, or no label): they count only in the coders' agreement",
+            gold.unlabelled(),
+            gold.len()
+        ));
+    }
     if gold.len() < gold.input_rows() {
         reporter.note(&format!(
             "evaluating {} of {} rows (the others are about other targets)",
@@ -212,15 +219,23 @@ fn score_gold(
 
 impl EvalOutcome {
     /// The gold rows with their predictions: `text, target, gold, [date], p_favor, p_against,
-    /// p_none, score, label` (probabilities as scored; `label` within the evaluated classes).
+    /// p_none, score, label` (probabilities as scored; `label` within the evaluated classes),
+    /// with several coders `gold` is their majority label and each coder's column follows it.
     /// `stance eval` reads such a table back without a model.
     pub fn predictions_frame(&self) -> Result<DataFrame, EvalError> {
         let gold = &self.gold;
         let mut columns = vec![
             Column::new("text".into(), &gold.texts),
             Column::new("target".into(), &gold.targets),
-            Column::new("gold".into(), gold.labels.iter().map(|l| l.as_str()).collect::<Vec<_>>()),
+            Column::new("gold".into(), gold.labels.iter().map(|l| l.map(Stance::as_str)).collect::<Vec<_>>()),
         ];
+        if let Some(coders) = &gold.coders {
+            for (k, name) in coders.names.iter().enumerate() {
+                let labels: Vec<Option<&str>> =
+                    coders.labels.iter().map(|row| row[k].map(Stance::as_str)).collect();
+                columns.push(Column::new(name.into(), labels));
+            }
+        }
         if let Some(dates) = &gold.dates {
             let text: Vec<Option<String>> = dates.iter().map(|d| d.map(|d| d.canonical())).collect();
             columns.push(Column::new("date".into(), text));
@@ -311,7 +326,12 @@ pub fn train(
     command_line: &[String],
     reporter: &dyn Reporter,
 ) -> Result<TrainOutcome, EvalError> {
+    if job.gold_options.label_cols.len() > 1 {
+        return Err(EvalError::SeveralLabelColumns { given: job.gold_options.label_cols.len() });
+    }
     let gold = read_gold(&job.gold, &job.gold_options)?;
+    // One label column: every row has its label.
+    let labels: Vec<Stance> = gold.labels.iter().flatten().copied().collect();
     let mut files = Vec::with_capacity(gold.files.len());
     for file in &gold.files {
         files.push(FileRecord {
@@ -336,7 +356,7 @@ pub fn train(
     for (statement, &t) in statements.iter().zip(&strata) {
         x.extend(features(statement, &target_vectors[t]));
     }
-    let training = train_on_features(&x, 3 * dim, &gold.labels, &strata, &job.options)?;
+    let training = train_on_features(&x, 3 * dim, &labels, &strata, &job.options)?;
 
     let record = TrainingRecord {
         options: &job.options,

@@ -50,7 +50,7 @@ fn semeval_tsv() {
     let dir = tempfile::tempdir().unwrap();
     let gold = read(&dir, "semeval.tsv", SEMEVAL, &GoldOptions::default()).unwrap();
     assert_eq!(gold.files[0].format, GoldFormat::Semeval);
-    assert_eq!(gold.labels, [A, F, N]);
+    assert_eq!(gold.labels, [Some(A), Some(F), Some(N)]);
     assert_eq!(gold.targets[1], "Climate Change is a Real Concern");
     // Quoted fields follow CSV quoting, as in the distributed files.
     assert_eq!(gold.texts[2], "She said \"equal pay\" and the room went quiet #SemST");
@@ -63,9 +63,8 @@ fn pstance_csv() {
     let dir = tempfile::tempdir().unwrap();
     let gold = read(&dir, "p.csv", PSTANCE, &GoldOptions::default()).unwrap();
     assert_eq!(gold.files[0].format, GoldFormat::Pstance);
-    assert_eq!(gold.labels, [F, A]);
+    assert_eq!(gold.labels, [Some(F), Some(A)]);
     assert_eq!(gold.target_names(), ["Joe Biden"]);
-    assert_eq!(gold.class_counts(), [1, 1, 0]);
 }
 
 #[test]
@@ -73,7 +72,7 @@ fn covid19_csv() {
     let dir = tempfile::tempdir().unwrap();
     let gold = read(&dir, "c.csv", COVID19, &GoldOptions::default()).unwrap();
     assert_eq!(gold.files[0].format, GoldFormat::Covid19);
-    assert_eq!(gold.labels, [F, A, N]);
+    assert_eq!(gold.labels, [Some(F), Some(A), Some(N)]);
     assert_eq!(gold.target_names(), ["face masks", "school closures", "fauci"]);
 }
 
@@ -82,12 +81,12 @@ fn vast_in_both_layouts() {
     let dir = tempfile::tempdir().unwrap();
     let gold = read(&dir, "v.csv", VAST, &GoldOptions::default()).unwrap();
     assert_eq!(gold.files[0].format, GoldFormat::Vast);
-    assert_eq!(gold.labels, [F, A]);
+    assert_eq!(gold.labels, [Some(F), Some(A)]);
     assert_eq!(gold.targets, ["nuclear power", "wind farms"]);
     // The original release: 1 = pro, 0 = con, 2 = neutral.
     let gold = read(&dir, "vo.csv", VAST_ORIGINAL, &GoldOptions::default()).unwrap();
     assert_eq!(gold.files[0].format, GoldFormat::Vast);
-    assert_eq!(gold.labels, [F, A, N]);
+    assert_eq!(gold.labels, [Some(F), Some(A), Some(N)]);
     assert_eq!(gold.texts[0], "Tuition should be free for everyone.");
     // Numbers mean nothing in other layouts.
     let options = GoldOptions { format: Some(GoldFormat::Table), ..GoldOptions::default() };
@@ -104,14 +103,14 @@ fn plain_tables_with_mapped_columns_and_labels() {
     let options = GoldOptions {
         text_col: Some("statement".into()),
         target_col: Some("topic".into()),
-        label_col: Some("code".into()),
+        label_cols: vec!["code".into()],
         label_map,
         ..GoldOptions::default()
     };
     let gold = read(&dir, "g.csv", text, &options).unwrap();
     assert_eq!(gold.files[0].format, GoldFormat::Table);
     // PRO and NEUTRAL are common spellings; ANTI comes from the map (case-insensitive).
-    assert_eq!(gold.labels, [F, A, N]);
+    assert_eq!(gold.labels, [Some(F), Some(A), Some(N)]);
 }
 
 #[test]
@@ -184,12 +183,12 @@ fn scored_tables_carry_their_predictions() {
     let text = "text,target,gold,p_favor,p_against,p_none,label\n\
                 a,t,favor,0.7,0.2,0.1,favor\nb,t,none,0.1,0.6,0.3,against\n";
     let gold = read(&dir, "s.csv", text, &GoldOptions::default()).unwrap();
-    assert_eq!(gold.labels, [F, N]);
+    assert_eq!(gold.labels, [Some(F), Some(N)]);
     assert_eq!(gold.files[0].columns["label"], "gold");
     assert_eq!(gold.given, Some(GivenPredictions::Probabilities(vec![[0.7, 0.2, 0.1], [0.1, 0.6, 0.3]])));
     // `stance score` keeps a gold `label` column as `input_label`.
     let text = "text,target,input_label,p_favor,p_against,p_none,label\na,t,against,0.2,0.5,0.3,against\n";
-    assert_eq!(read(&dir, "s2.csv", text, &GoldOptions::default()).unwrap().labels, [A]);
+    assert_eq!(read(&dir, "s2.csv", text, &GoldOptions::default()).unwrap().labels, [Some(A)]);
     // Predicted labels alone.
     let text = "text,target,label,prediction\na,t,favor,against\n";
     let options = GoldOptions { pred_col: Some("prediction".into()), ..GoldOptions::default() };
@@ -214,7 +213,7 @@ fn several_files_make_one_set() {
     let gold = read_gold(&[a.clone(), b], &GoldOptions::default()).unwrap();
     assert_eq!(gold.files.len(), 2);
     assert_eq!(gold.target_names(), ["Joe Biden", "Bernie Sanders"]);
-    assert_eq!(gold.labels, [F, A, F]);
+    assert_eq!(gold.labels, [Some(F), Some(A), Some(F)]);
     // Predictions only count when every file has them.
     let scored = write(&dir, "s.csv", "text,target,gold,p_favor,p_against,p_none\nx,Joe Biden,favor,1,0,0\n");
     let gold = read_gold(&[scored, a], &GoldOptions::default()).unwrap();
@@ -249,4 +248,48 @@ fn detection_prefers_the_most_specific_layout() {
     assert_eq!(GoldFormat::detect(&["Tweet", "Target", "Stance"]), GoldFormat::Pstance);
     assert_eq!(GoldFormat::detect(&["text", "target", "label"]), GoldFormat::Table);
     assert_eq!(map_label(" favor ", GoldFormat::Table, &BTreeMap::new()), Some(F));
+}
+
+#[test]
+fn several_label_columns_are_coders_with_a_majority_gold_label() {
+    let dir = tempfile::tempdir().unwrap();
+    // Row 2: a tie (favor, against, blank); row 3: two of three say none; row 4: no label.
+    let text =
+        "text,target,c1,c2,c3\na,t,favor,favor,against\nb,t,favor,against,\nc,t,none,NEUTRAL,favor\nd,t,,,\n";
+    let options =
+        GoldOptions { label_cols: vec!["c1".into(), "c2".into(), "c3".into()], ..GoldOptions::default() };
+    let gold = read(&dir, "coders.csv", text, &options).unwrap();
+    assert_eq!(gold.labels, [Some(F), None, Some(N), None]);
+    assert_eq!(gold.unlabelled(), 2);
+    let coders = gold.coders.unwrap();
+    assert_eq!(coders.names, ["c1", "c2", "c3"]);
+    assert_eq!(coders.labels[1], [Some(F), Some(A), None]);
+    assert_eq!(gold.files[0].columns["label"], "c1,c2,c3");
+    // One column named: as before, a blank label is an error.
+    let options = GoldOptions { label_cols: vec!["c3".into()], ..GoldOptions::default() };
+    assert!(matches!(read(&dir, "one.csv", text, &options), Err(EvalError::UnknownLabel { .. })));
+    // A coder column that is not there is named.
+    let options = GoldOptions { label_cols: vec!["c1".into(), "c9".into()], ..GoldOptions::default() };
+    let error = read(&dir, "missing.csv", text, &options).unwrap_err();
+    assert!(error.to_string().contains("no gold label column (looked for \"c9\""), "{error}");
+    let options =
+        GoldOptions { label_cols: vec!["c1".into(), "c2".into(), "c1".into()], ..GoldOptions::default() };
+    let error = read(&dir, "twice.csv", text, &options).unwrap_err();
+    assert!(error.to_string().contains("\"c1\" given twice"), "{error}");
+}
+
+#[test]
+fn sampling_weights_are_read_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "text,target,label,sample_weight\na,t,favor,2.5\nb,t,against,10\n";
+    let gold = read(&dir, "w.csv", text, &GoldOptions::default()).unwrap();
+    assert_eq!(gold.weights, Some(vec![2.5, 10.0]));
+    let gold = read(&dir, "none.csv", "text,target,label\na,t,favor\n", &GoldOptions::default()).unwrap();
+    assert_eq!(gold.weights, None);
+    let bad = "text,target,label,sample_weight\na,t,favor,2\nb,t,against,0\n";
+    let error = read(&dir, "bad.csv", bad, &GoldOptions::default()).unwrap_err();
+    assert!(
+        error.to_string().contains("row 2 (line 3), column \"sample_weight\": 0 is not a sampling weight"),
+        "{error}"
+    );
 }
