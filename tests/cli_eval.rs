@@ -177,8 +177,7 @@ fn a_templates_only_targets_file_applies_to_the_gold_sets_own_targets() {
         &["eval", "gold.csv", "--model", &bert, "--targets", "templates.toml", "--predictions", "own.csv"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let default =
-        stance(dir.path(), &["eval", "gold.csv", "--model", &bert, "--predictions", "default.csv"]);
+    let default = stance(dir.path(), &["eval", "gold.csv", "--model", &bert, "--predictions", "default.csv"]);
     assert_eq!(default.code, 0, "{}", default.stderr);
     let (own, provenance) = stance::corpus::read_table(&dir.path().join("own.csv")).unwrap();
     let (default, _) = stance::corpus::read_table(&dir.path().join("default.csv")).unwrap();

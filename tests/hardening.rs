@@ -289,7 +289,8 @@ fn a_runaway_field_is_refused_naming_its_row_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
     let limit = stance::corpus::MAX_FIELD_BYTES;
     let huge = "peace ".repeat(limit / 6 + 1);
-    let corpus = format!("id,actor,date,text\ns1,Kremlin,2025-03-04,short\ns2,Kremlin,2025-03-05,\"a\n{huge}\"\n");
+    let corpus =
+        format!("id,actor,date,text\ns1,Kremlin,2025-03-04,short\ns2,Kremlin,2025-03-05,\"a\n{huge}\"\n");
     std::fs::write(dir.path().join("corpus.csv"), corpus).unwrap();
     let run = stance(
         dir.path(),

@@ -91,7 +91,9 @@ impl fmt::Display for DateProblem {
             DateProblem::TimeOutOfRange => "the time of day is out of range",
             DateProblem::OffsetOutOfRange => "the zone offset is out of range",
             DateProblem::OutOfRange => "outside the representable range",
-            DateProblem::BeyondFourDigitYears => "outside the years 0001–9999 that ISO 8601 dates can be written in",
+            DateProblem::BeyondFourDigitYears => {
+                "outside the years 0001–9999 that ISO 8601 dates can be written in"
+            }
         })
     }
 }

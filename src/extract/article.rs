@@ -427,9 +427,10 @@ impl Article<'_> {
             (None, Some(named)) if self.actors.is_some() => (named.actor.clone(), Resolution::Anaphor),
             (actor, _) => (actor, Resolution::Named),
         };
-        let gender = found.speaker.gender.or_else(|| {
-            registry.iter().rev().find(|n| n.words.last() == surname).and_then(|n| n.gender)
-        });
+        let gender = found
+            .speaker
+            .gender
+            .or_else(|| registry.iter().rev().find(|n| n.words.last() == surname).and_then(|n| n.gender));
         registry.push(Named { words: found.speaker.words.clone(), gender, actor: actor.clone() });
         Ok(Attribution { rule: found.rule, resolution, speaker, actor })
     }
@@ -551,7 +552,10 @@ aliases = ["White House", "Білий дім"]
         );
         assert!(found.iter().all(|q| q.1 == "partial"), "{found:?}");
         // A whole sentence after "that" is still someone's words.
-        assert_eq!(actor_of("Peskov stated that “Russia is always open to peace negotiations”."), [some("Kremlin")]);
+        assert_eq!(
+            actor_of("Peskov stated that “Russia is always open to peace negotiations”."),
+            [some("Kremlin")]
+        );
     }
 
     #[test]
@@ -570,12 +574,16 @@ aliases = ["White House", "Білий дім"]
         // The minister is masculine: not Zakharova, and no man was quoted before.
         assert_eq!(actor_of(text), [some("Russian MFA"), some("Russian MFA"), None]);
         // Someone new is not someone named before.
-        assert_eq!(actor_of("“We are ready,” Zakharova said.\n“It is too early,” one official said."), [some("Russian MFA"), None]);
+        assert_eq!(
+            actor_of("“We are ready,” Zakharova said.\n“It is too early,” one official said."),
+            [some("Russian MFA"), None]
+        );
     }
 
     #[test]
     fn a_surname_alone_is_the_person_named_in_full_before() {
-        let text = "«Мы готовы», — сказала представитель МИД России Елена Брюс.\n«Это не так», — добавила Брюс.";
+        let text =
+            "«Мы готовы», — сказала представитель МИД России Елена Брюс.\n«Это не так», — добавила Брюс.";
         assert_eq!(actor_of(text), [some("Russian MFA"), some("Russian MFA")]);
     }
 

@@ -859,19 +859,86 @@ fn contains(list: &[&str], folded: &str) -> bool {
 /// Past-tense stems of Russian speech verbs: a stem with `-л`, `-ла`, `-ли`, `-ло` (or the
 /// gerund `-в`) is a verb form; nouns on the same root (*заявление*) are not.
 const RUSSIAN_PAST_STEMS: &[&str] = &[
-    "заяви", "сказа", "отмети", "подчеркну", "добави", "сообщи", "поясни", "замети", "написа", "уточни",
-    "предупреди", "указа", "ответи", "призна", "призва", "напомни", "завери", "пообеща", "парирова",
-    "возрази", "отреагирова", "настаива", "повтори", "прокомментирова", "констатирова", "резюмирова",
-    "назва", "подтверди", "опроверга", "процитирова", "признава", "охарактеризова", "посетова",
-    "пожалова", "вырази", "обрати", "обеща", "рассказа", "допусти", "уточня", "сообща", "говори",
+    "заяви",
+    "сказа",
+    "отмети",
+    "подчеркну",
+    "добави",
+    "сообщи",
+    "поясни",
+    "замети",
+    "написа",
+    "уточни",
+    "предупреди",
+    "указа",
+    "ответи",
+    "призна",
+    "призва",
+    "напомни",
+    "завери",
+    "пообеща",
+    "парирова",
+    "возрази",
+    "отреагирова",
+    "настаива",
+    "повтори",
+    "прокомментирова",
+    "констатирова",
+    "резюмирова",
+    "назва",
+    "подтверди",
+    "опроверга",
+    "процитирова",
+    "признава",
+    "охарактеризова",
+    "посетова",
+    "пожалова",
+    "вырази",
+    "обрати",
+    "обеща",
+    "рассказа",
+    "допусти",
+    "уточня",
+    "сообща",
+    "говори",
 ];
 
 /// Past-tense stems of Ukrainian speech verbs: a stem with `-в`, `-ла`, `-ли`, `-ло`.
 const UKRAINIAN_PAST_STEMS: &[&str] = &[
-    "заяви", "сказа", "зазначи", "наголоси", "дода", "повідоми", "поясни", "написа", "попереди", "відпові",
-    "підкресли", "визна", "заклика", "нагада", "запевни", "уточни", "прокоментува", "відреагува",
-    "наполяга", "парирува", "заперечи", "назва", "підтверди", "повтори", "процитува", "охарактеризува",
-    "висловлю", "говори", "зауважи", "скаржи", "пообіця", "обіця", "поскаржи", "розпові",
+    "заяви",
+    "сказа",
+    "зазначи",
+    "наголоси",
+    "дода",
+    "повідоми",
+    "поясни",
+    "написа",
+    "попереди",
+    "відпові",
+    "підкресли",
+    "визна",
+    "заклика",
+    "нагада",
+    "запевни",
+    "уточни",
+    "прокоментува",
+    "відреагува",
+    "наполяга",
+    "парирува",
+    "заперечи",
+    "назва",
+    "підтверди",
+    "повтори",
+    "процитува",
+    "охарактеризува",
+    "висловлю",
+    "говори",
+    "зауважи",
+    "скаржи",
+    "пообіця",
+    "обіця",
+    "поскаржи",
+    "розпові",
 ];
 
 pub fn is_speech_verb(folded: &str) -> bool {
@@ -879,7 +946,8 @@ pub fn is_speech_verb(folded: &str) -> bool {
         let of = |stems: &[&str], endings: &[&str]| {
             endings.iter().any(|end| word.strip_suffix(end).is_some_and(|stem| stems.contains(&stem)))
         };
-        of(RUSSIAN_PAST_STEMS, &["л", "ла", "ли", "ло", "в"]) || of(UKRAINIAN_PAST_STEMS, &["в", "ла", "ли", "ло"])
+        of(RUSSIAN_PAST_STEMS, &["л", "ла", "ли", "ло", "в"])
+            || of(UKRAINIAN_PAST_STEMS, &["в", "ла", "ли", "ло"])
     };
     // Reflexive forms (высказался, поскаржилася) carry -ся / -сь after the ending.
     let unreflexive = folded.strip_suffix("ся").or_else(|| folded.strip_suffix("сь")).unwrap_or(folded);
@@ -894,10 +962,7 @@ pub fn verb_gender(folded: &str) -> Option<Gender> {
     }
     if folded.ends_with("ла") || folded.ends_with("лась") || folded.ends_with("лася") {
         Some(Gender::Female)
-    } else if folded.ends_with('л')
-        || folded.ends_with("лся")
-        || folded.ends_with('в')
-    {
+    } else if folded.ends_with('л') || folded.ends_with("лся") || folded.ends_with('в') {
         Some(Gender::Male)
     } else {
         None
@@ -945,10 +1010,7 @@ pub fn may_follow_verb(folded: &str) -> bool {
 /// Words that join the parts of a name or title: "Minister of Foreign Affairs", "Ursula von
 /// der Leyen".
 pub fn is_name_connector(folded: &str) -> bool {
-    matches!(
-        folded,
-        "of" | "for" | "the" | "and" | "и" | "і" | "та"
-    ) || is_name_particle(folded)
+    matches!(folded, "of" | "for" | "the" | "and" | "и" | "і" | "та") || is_name_particle(folded)
 }
 
 /// Lower-case particles inside surnames: "Ursula von der Leyen", "фон дер Ляйен".
@@ -1091,7 +1153,20 @@ pub fn given_name_gender(folded: &str) -> Option<Gender> {
 /// An indefinite speaker ("a diplomat", "one official", "один из дипломатов") is someone new,
 /// never a person named before.
 pub fn is_indefinite(folded: &str) -> bool {
-    matches!(folded, "a" | "an" | "one" | "another" | "some" | "один" | "одна" | "одно" | "одного" | "одні" | "некий" | "якийсь")
+    matches!(
+        folded,
+        "a" | "an"
+            | "one"
+            | "another"
+            | "some"
+            | "один"
+            | "одна"
+            | "одно"
+            | "одного"
+            | "одні"
+            | "некий"
+            | "якийсь"
+    )
 }
 
 #[cfg(test)]
@@ -1117,7 +1192,9 @@ mod tests {
 
     #[test]
     fn russian_and_ukrainian_past_forms_come_from_stems_not_nouns() {
-        for verb in ["парировал", "отреагировала", "розповів", "розповіла", "відреагував", "наполягала", "высказался"] {
+        for verb in
+            ["парировал", "отреагировала", "розповів", "розповіла", "відреагував", "наполягала", "высказался"]
+        {
             assert!(is_speech_verb(verb), "{verb}");
         }
         for noun in ["заявление", "заява", "сказка", "розповідь"] {

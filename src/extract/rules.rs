@@ -109,8 +109,9 @@ fn phrase(tokens: &[Token], range: Range<usize>, verb: Option<&Token>) -> Phrase
             .or_else(|| words.iter().find_map(|w| lexicon::given_name_gender(w)))
             .or_else(|| words.last().filter(|w| w.is_ascii()).and_then(|w| lexicon::name_gender(w)))
     };
-    let indefinite = range.start.checked_sub(1).and_then(|i| word(tokens, i)).is_some_and(lexicon::is_indefinite)
-        || words.first().is_some_and(|w| lexicon::is_indefinite(w));
+    let indefinite =
+        range.start.checked_sub(1).and_then(|i| word(tokens, i)).is_some_and(lexicon::is_indefinite)
+            || words.first().is_some_and(|w| lexicon::is_indefinite(w));
     let span = tokens[range.start].span.start..tokens[range.end - 1].span.end;
     Phrase { span, words, pronoun, gender, indefinite }
 }
@@ -133,7 +134,9 @@ fn trimmed(tokens: &[Token], mut range: Range<usize>) -> Option<Range<usize>> {
         && !is_name_word(&tokens[range.start])
         && !(tokens[range.start].folded == "the" && range.end - range.start > 1)
         && !(lexicon::is_name_particle(&tokens[range.start].folded)
-            && tokens.get(range.start + 1).is_some_and(|t| is_name_word(t) || t.folded == "der" || t.folded == "дер"))
+            && tokens
+                .get(range.start + 1)
+                .is_some_and(|t| is_name_word(t) || t.folded == "der" || t.folded == "дер"))
     {
         range.start += 1;
     }
@@ -219,7 +222,9 @@ fn before_comma(tokens: &[Token], comma: usize, floor: usize, verb: &Token) -> O
     let inner = run_before(tokens, comma, floor);
     let outer = opening.and_then(|o| run_before(tokens, o, floor).map(|r| (o, r)));
     let inner_is_whole = match (&inner, opening) {
-        (Some(run), Some(o)) => tokens[o + 1..run.start].iter().all(|t| t.is_word() && is_name_connector(&t.folded)),
+        (Some(run), Some(o)) => {
+            tokens[o + 1..run.start].iter().all(|t| t.is_word() && is_name_connector(&t.folded))
+        }
         (Some(_), None) => true,
         (None, _) => false,
     };
@@ -604,7 +609,10 @@ mod tests {
     #[test]
     fn a_colon_closes_an_introduction_whatever_stands_before_it() {
         for (text, speaker) in [
-            ("White House press secretary Karoline Leavitt told the daily briefing: “We are ready.”", "White House press secretary Karoline Leavitt"),
+            (
+                "White House press secretary Karoline Leavitt told the daily briefing: “We are ready.”",
+                "White House press secretary Karoline Leavitt",
+            ),
             ("The Kremlin said in a statement late on Thursday: “We are ready.”", "The Kremlin"),
             ("Сибіга відреагував у X: «Ми готові».", "Сибіга"),
         ] {
@@ -619,12 +627,18 @@ mod tests {
         for (text, speaker) in [
             ("Leavitt, speaking in Washington, said: “We are ready.”", "Leavitt"),
             ("Andriy Yermak, the head of Zelensky's office, wrote: “We are ready.”", "Andriy Yermak"),
-            ("Держсекретар Марко Рубіо, який також був присутній на брифінгу, додав: «Ми готові».", "Держсекретар Марко Рубіо"),
+            (
+                "Держсекретар Марко Рубіо, який також був присутній на брифінгу, додав: «Ми готові».",
+                "Держсекретар Марко Рубіо",
+            ),
             ("Песков накануне заявил журналистам: «Мы готовы».", "Песков"),
             ("Лавров на это ответил: «Мы готовы».", "Лавров"),
             ("Ursula von der Leyen in an interview said: “We are ready.”", "Ursula von der Leyen"),
             ("Отвечая на вопрос, фон дер Ляйен сказала: «Мы готовы».", "фон дер Ляйен"),
-            ("Один из членов делегации, пожелавший остаться неназванным, сказал: «Мы готовы».", "Один из членов делегации"),
+            (
+                "Один из членов делегации, пожелавший остаться неназванным, сказал: «Мы готовы».",
+                "Один из членов делегации",
+            ),
         ] {
             assert_eq!(before(text).map(|f| f.0), Some(speaker.into()), "{text}");
         }
@@ -632,7 +646,10 @@ mod tests {
 
     #[test]
     fn speakers_after_the_verb_described_or_with_their_office() {
-        assert_eq!(after("“We are ready,” said one diplomat, who asked not to be named.").as_deref(), Some("one diplomat"));
+        assert_eq!(
+            after("“We are ready,” said one diplomat, who asked not to be named.").as_deref(),
+            Some("one diplomat")
+        );
         assert_eq!(after("«Мы готовы», — сказал эксперт.").as_deref(), Some("эксперт"));
         assert_eq!(
             after("«Мы готовы», — заявил министр иностранных дел Украины Андрей Сибига.").as_deref(),
@@ -646,7 +663,9 @@ mod tests {
 
     #[test]
     fn a_verb_without_subject_takes_the_sentences_speaker() {
-        let (chars, s) = sentence("The Kremlin said the call had been “detailed and businesslike”, and added: “We are ready.”");
+        let (chars, s) = sentence(
+            "The Kremlin said the call had been “detailed and businesslike”, and added: “We are ready.”",
+        );
         let positions = s.quote_positions();
         let segment = &s.tokens[positions[0] + 1..positions[1]];
         let found = subject_earlier(&s.tokens, segment).unwrap();

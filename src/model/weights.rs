@@ -49,8 +49,7 @@ impl MappedWeights {
     /// SHA-256 of the mapped bytes; the shards of one checkpoint hash as the digest of their
     /// digests, in order.
     pub fn sha256(&self) -> String {
-        let digests: Vec<String> =
-            self.maps.iter().map(|map| crate::provenance::sha256_bytes(map)).collect();
+        let digests: Vec<String> = self.maps.iter().map(|map| crate::provenance::sha256_bytes(map)).collect();
         match digests.as_slice() {
             [one] => one.clone(),
             many => crate::provenance::sha256_bytes(many.join("\n").as_bytes()),

@@ -358,11 +358,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scores.parquet");
         let list = Series::new("tags".into(), [Series::new("".into(), ["a", "b"])]);
-        let mut frame = DataFrame::new(
-            1,
-            vec![Series::new("score".into(), [0.5f64]).into_column(), list.into_column()],
-        )
-        .unwrap();
+        let mut frame =
+            DataFrame::new(1, vec![Series::new("score".into(), [0.5f64]).into_column(), list.into_column()])
+                .unwrap();
         write_table(&mut frame, &path, &provenance("7")).unwrap();
 
         let mut reader = ParquetReader::new(File::open(&path).unwrap());
