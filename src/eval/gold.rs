@@ -381,6 +381,15 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
     };
 
     let rows = &table.rows;
+    // A gold or predicted label of row `i`, in the file's format, or an error naming it.
+    let label_at = |raw: &str, column: &str, i: usize| {
+        map_label(raw, format, &options.label_map).ok_or_else(|| EvalError::UnknownLabel {
+            path: path.to_owned(),
+            at: rows.at(i),
+            column: column.to_owned(),
+            value: raw.to_owned(),
+        })
+    };
     let text = string_values(frame, path, &text_col)?;
     let labels_raw: Vec<Vec<Option<String>>> =
         label_cols.iter().map(|name| string_values(frame, path, name)).collect::<Result<_, _>>()?;
@@ -430,14 +439,7 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
                 row_labels.push(None);
                 continue;
             }
-            let label =
-                map_label(raw, format, &options.label_map).ok_or_else(|| EvalError::UnknownLabel {
-                    path: path.to_owned(),
-                    at: rows.at(i),
-                    column: name.clone(),
-                    value: raw.to_owned(),
-                })?;
-            row_labels.push(Some(label));
+            row_labels.push(Some(label_at(raw, name, i)?));
         }
         keep.push(i);
         texts.push(t.to_owned());
@@ -474,14 +476,7 @@ fn read_file(path: &Path, options: &GoldOptions) -> Result<Part, EvalError> {
         let mut predicted = Vec::with_capacity(keep.len());
         for &i in &keep {
             let raw = values[i].as_deref().unwrap_or_default();
-            let label =
-                map_label(raw, format, &options.label_map).ok_or_else(|| EvalError::UnknownLabel {
-                    path: path.to_owned(),
-                    at: rows.at(i),
-                    column: name.clone(),
-                    value: raw.to_owned(),
-                })?;
-            predicted.push(label);
+            predicted.push(label_at(raw, &name, i)?);
         }
         Some(GivenPredictions::Labels(predicted))
     } else if scored {
