@@ -431,7 +431,13 @@ impl Article<'_> {
             .speaker
             .gender
             .or_else(|| registry.iter().rev().find(|n| n.words.last() == surname).and_then(|n| n.gender));
-        registry.push(Named { words: found.speaker.words.clone(), gender, actor: actor.clone() });
+        // The apposition's words too (`Maria Zakharova, the Foreign Ministry spokeswoman`), so
+        // that "the ministry" or "the spokeswoman" later finds her.
+        let words = std::iter::once(&found.speaker)
+            .chain(&found.alternatives)
+            .flat_map(|phrase| phrase.words.iter().cloned())
+            .collect();
+        registry.push(Named { words, gender, actor: actor.clone() });
         Ok(Attribution { rule: found.rule, resolution, speaker, actor })
     }
 }
@@ -565,6 +571,14 @@ aliases = ["White House", "Білий дім"]
         assert_eq!(found.len(), 2);
         assert!(found.iter().all(|q| q.kind == Kind::Direct && q.group == 0), "{found:?}");
         assert_eq!(actor_of(text), [some("Kremlin"), some("Kremlin")]);
+        // Sentences inside: the first part keeps the attribution that follows it.
+        let text =
+            "Ушаков говорил о сроках.\n«Мы готовы к диалогу. — заявил Песков. — Но не к ультиматумам».";
+        let found = quotes(text, Some(&actors())).unwrap();
+        let labels: Vec<String> = found.iter().map(|q| q.attribution.as_ref().unwrap().label()).collect();
+        assert_eq!(labels, ["verb_after", "split_quote"]);
+        assert_eq!(found[0].group, found[1].group);
+        assert_eq!(actor_of(text), [some("Kremlin"), some("Kremlin")]);
     }
 
     #[test]
@@ -578,6 +592,14 @@ aliases = ["White House", "Білий дім"]
             actor_of("“We are ready,” Zakharova said.\n“It is too early,” one official said."),
             [some("Russian MFA"), None]
         );
+    }
+
+    #[test]
+    fn an_office_finds_the_speaker_whose_apposition_named_it() {
+        let text = "“We will not accept this,” said Maria Zakharova, the Foreign Ministry spokeswoman.\n\
+                    In a statement, the White House said: “The president is committed to peace.”\n\
+                    “This is unacceptable,” the ministry said.";
+        assert_eq!(actor_of(text), [some("Russian MFA"), some("White House"), some("Russian MFA")]);
     }
 
     #[test]

@@ -325,8 +325,16 @@ pub fn verb_after(segment: &[Token]) -> Option<Found> {
                 }
             }
             if v == first {
-                let (speaker, _) = speaker_after(segment, v, segment.len())?;
-                return Some(Found { rule: Rule::VerbAfter, speaker, alternatives: Vec::new() });
+                let (speaker, end) = speaker_after(segment, v, segment.len())?;
+                // `said Maria Zakharova, the Foreign Ministry spokeswoman`: the apposition is
+                // a wider phrase for the actors and for "the ministry" later on.
+                let apposition = segment
+                    .get(end)
+                    .filter(|t| t.is_punct(','))
+                    .and_then(|_| run_from(segment, end + 1, segment.len()))
+                    .map(|run| phrase(segment, run, Some(&segment[v])));
+                let alternatives = apposition.into_iter().collect();
+                return Some(Found { rule: Rule::VerbAfter, speaker, alternatives });
             }
             return None;
         }

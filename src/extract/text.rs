@@ -89,7 +89,9 @@ pub fn sentences(chars: &[char], quotes: &[QuoteSpan]) -> Vec<Sentence> {
             next_quote += 1;
             i = quote.close.max(i + 1);
             let last = chars[quote.start..quote.end].iter().rev().find(|c| !is_mark_or_bracket(**c));
-            if last.is_some_and(|c| is_terminal(*c)) && starts_sentence(chars, i) {
+            // A part cut before an attribution inside its marks (`«… диалогу. — заявил
+            // Песков. — Но …»`) keeps its attribution in its sentence.
+            if !quote.continues && last.is_some_and(|c| is_terminal(*c)) && starts_sentence(chars, i) {
                 push(&mut out, start, i, paragraph);
                 start = i;
             }
