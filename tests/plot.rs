@@ -1,7 +1,7 @@
 //! Trend charts drawn from a generated trends table: 3 actors × 8 months, one actor with an
 //! empty month, one month with a single statement (no CI), and one detected shift.
 
-use std::path::Path;
+mod common;
 
 use chrono::NaiveDate;
 use polars::prelude::*;
@@ -137,7 +137,7 @@ fn svg_chart_has_lines_legend_shift_and_month_ticks() {
     // Text names a generic family only: nothing depends on the machine's fonts.
     assert!(svg.contains("font-family=\"sans-serif\""));
     assert!(!svg.contains("DejaVu"));
-    assert_eq!(leftovers(dir.path()), ["chart.svg"]);
+    assert_eq!(common::file_names(dir.path()), ["chart.svg"]);
 }
 
 /// `<rect>` elements filled with `colour` at `opacity`, as (x, width).
@@ -214,7 +214,7 @@ fn png_chart_is_written_at_print_density() {
         let hits = pixels.chunks(3).filter(|p| *p == rgb.as_slice()).count();
         assert!(hits > 500, "{actor}: {hits} pixels of {colour}");
     }
-    assert_eq!(leftovers(dir.path()), ["chart.png"]);
+    assert_eq!(common::file_names(dir.path()), ["chart.png"]);
 }
 
 #[test]
@@ -248,7 +248,7 @@ fn unknown_target_lists_the_available_ones_and_writes_nothing() {
         message.contains("`peace negotiations`") && message.contains("`sanctions on Russia`"),
         "{message}"
     );
-    assert!(leftovers(dir.path()).is_empty());
+    assert!(common::file_names(dir.path()).is_empty());
 }
 
 #[test]
@@ -260,7 +260,7 @@ fn unknown_actor_is_named_and_writes_nothing() {
     let err = render_trend_chart(&trends(), None, &options, &out).unwrap_err();
     let message = err.to_string();
     assert!(message.contains("`Beijing`") && message.contains("`Kyiv`"), "{message}");
-    assert!(leftovers(dir.path()).is_empty());
+    assert!(common::file_names(dir.path()).is_empty());
 }
 
 #[test]
@@ -293,7 +293,7 @@ fn bad_tables_and_paths_are_reported() {
     let nulls = Column::full_null("mean".into(), empty.height(), &DataType::Float64);
     empty.with_column(nulls).unwrap();
     assert!(matches!(render_trend_chart(&empty, None, &options, &svg), Err(PlotError::NoData { .. })));
-    assert!(leftovers(dir.path()).is_empty());
+    assert!(common::file_names(dir.path()).is_empty());
 }
 
 #[test]
@@ -303,17 +303,7 @@ fn an_existing_chart_survives_a_failed_render() {
     std::fs::write(&out, "old").unwrap();
     assert!(render_trend_chart(&trends(), None, &PlotOptions::new("ceasefire"), &out).is_err());
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "old");
-    assert_eq!(leftovers(dir.path()), ["chart.svg"]);
-}
-
-/// Every file in `dir`, temporary ones included.
-fn leftovers(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    assert_eq!(common::file_names(dir.path()), ["chart.svg"]);
 }
 
 /// One month of trends for each of `actors`.
@@ -358,7 +348,7 @@ fn a_legend_too_long_for_the_chart_is_refused_with_a_hint() {
     let err = render_trend_chart(&one_month(&actors), None, &PlotOptions::new(TARGET), &out).unwrap_err();
     assert!(matches!(err, PlotError::LegendOverflow { actors: 10_000, .. }), "{err:?}");
     assert!(err.to_string().contains("--actors"), "{err}");
-    assert!(leftovers(dir.path()).is_empty());
+    assert!(common::file_names(dir.path()).is_empty());
     // As many actors as the legend holds are drawn, every one of them named.
     let PlotError::LegendOverflow { fits, .. } = err else { unreachable!() };
     render_trend_chart(&one_month(&actors[..fits]), None, &PlotOptions::new(TARGET), &out).unwrap();

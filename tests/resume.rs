@@ -179,11 +179,8 @@ fn assert_same_table(dir: &Path) {
         !dir.join("scores.parquet.parts").exists(),
         "the run folder is removed once the table is written"
     );
-    let leftovers: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".tmp"))
-        .collect();
+    let leftovers: Vec<String> =
+        common::file_names(dir).into_iter().filter(|name| name.ends_with(".tmp")).collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 

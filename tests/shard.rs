@@ -116,15 +116,6 @@ fn read(path: &Path) -> (DataFrame, Provenance) {
     stance::corpus::read_table(path).unwrap()
 }
 
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Slurm's variables in task `task` of `--array=1-4`, job 900.
 fn array_task(task: usize) -> Vec<(&'static str, String)> {
     vec![
@@ -264,7 +255,7 @@ fn a_missing_shard_is_named_with_the_array_to_resubmit_and_nothing_is_written() 
     let merged = stance(dir.path(), &["merge", "shards", "--out", "merged.parquet"]);
     assert_eq!(merged.code, 2, "{}", merged.stderr);
     insta::assert_snapshot!(merged.stderr);
-    assert_eq!(files(dir.path()), ["corpus.csv", "shards"]);
+    assert_eq!(common::file_names(dir.path()), ["corpus.csv", "shards"]);
 
     score(dir.path(), "shards/shard-2.parquet", &["--shard", "2/4"], &[]);
     std::fs::remove_file(dir.path().join("shards/shard-0.parquet")).unwrap();
@@ -345,7 +336,7 @@ fn a_merge_killed_or_failing_while_writing_leaves_no_partial_file() {
             assert_eq!(output.status.code(), Some(2), "{stderr}");
             assert!(stderr.starts_with("error: cannot write merged.parquet"), "{stderr}");
             assert!(stderr.contains("File too large (os error 27)"), "{stderr}");
-            assert_eq!(files(dir.path()), ["corpus.csv", "shards"], "no temporary file either");
+            assert_eq!(common::file_names(dir.path()), ["corpus.csv", "shards"], "no temporary file either");
         }
         assert!(!dir.path().join("merged.parquet").exists());
     }

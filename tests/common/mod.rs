@@ -105,3 +105,13 @@ fn redact_durations(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+/// The names of the files in `dir`, temporary ones included, sorted.
+pub fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
