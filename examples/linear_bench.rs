@@ -2,8 +2,10 @@
 //! runs on this CPU) against int8, so a kernel change can be judged without a whole model.
 //! Not part of the CLI. Kernels are capped with `STANCE_CPU_LEVEL` as in the forward pass.
 //!
-//! `linear_bench [--rows N] [--repeats N]`: prints one markdown row per shape with GFLOP/s
-//! (median of the repeats) and int8's ratio to f32.
+//! `linear_bench [--rows N] [--repeats N] [--cpu-time]`: prints one markdown row per shape with
+//! GFLOP/s (median of the repeats, or the best with `--best`) and int8's ratio to f32. `--cpu-time` divides by the
+//! process's CPU time instead of the wall time: GFLOP per CPU-second, which stays comparable
+//! while other processes share the cores (with `RAYON_NUM_THREADS=1`, per core).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -22,6 +24,25 @@ struct Args {
     rows: usize,
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Rates per CPU-second of this process rather than per second of wall time.
+    #[arg(long)]
+    cpu_time: bool,
+    /// The fastest repeat instead of the median: what the kernel can do when nothing else
+    /// interferes (other processes only ever slow a repeat down).
+    #[arg(long)]
+    best: bool,
+}
+
+/// Seconds on the wall clock, or of this process's CPU time.
+fn seconds(cpu_time: bool) -> f64 {
+    if !cpu_time {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        return START.get_or_init(Instant::now).elapsed().as_secs_f64();
+    }
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid clock id and a pointer to a timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    now.tv_sec as f64 + now.tv_nsec as f64 * 1e-9
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -29,15 +50,15 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-fn gflops(layer: &impl Module, input: &Tensor, flops: f64, repeats: usize) -> Result<f64> {
+fn gflops(layer: &impl Module, input: &Tensor, flops: f64, args: &Args) -> Result<f64> {
     layer.forward(input)?;
-    let mut rates = Vec::with_capacity(repeats);
-    for _ in 0..repeats {
-        let start = Instant::now();
+    let mut rates = Vec::with_capacity(args.repeats);
+    for _ in 0..args.repeats {
+        let start = seconds(args.cpu_time);
         layer.forward(input)?;
-        rates.push(flops / start.elapsed().as_secs_f64() / 1e9);
+        rates.push(flops / (seconds(args.cpu_time) - start) / 1e9);
     }
-    Ok(median(rates))
+    Ok(if args.best { rates.into_iter().fold(0.0, f64::max) } else { median(rates) })
 }
 
 fn main() -> Result<()> {
@@ -55,7 +76,7 @@ fn main() -> Result<()> {
         let mut rates = Vec::new();
         for dtype in [Dtype::F32, Dtype::Int8] {
             let vb = VarBuilder::from_tensors(tensors.clone(), DType::F32, &device);
-            rates.push(gflops(&linear(inp, out, vb, dtype)?, &input, flops, args.repeats)?);
+            rates.push(gflops(&linear(inp, out, vb, dtype)?, &input, flops, &args)?);
         }
         println!(
             "| {inp} → {out} | {} | {:.1} | {:.1} | {:.2}× |",

@@ -39,11 +39,13 @@ def timed(cmd):
     return proc.stdout, rss
 
 
-def subset_tokens(model):
-    with open(os.path.join(BENCH, model, "pairs-tokens.json")) as f:
+def subset_tokens(model, source="pairs-tokens.json", limit=PAIRS, name=None):
+    """A folder for torch_bench and forward_bench: the model's files linked beside the first
+    `limit` rows of its `source` tokens, as pairs-tokens.json."""
+    with open(os.path.join(BENCH, model, source)) as f:
         spec = json.load(f)
-    spec["rows"] = spec["rows"][:PAIRS]
-    folder = os.path.join(WORK, model)
+    spec["rows"] = spec["rows"][:limit]
+    folder = os.path.join(WORK, name or model)
     os.makedirs(folder, exist_ok=True)
     # torch_bench reads pairs-tokens.json next to a model: link the model files beside it.
     for name in os.listdir(os.path.join(BENCH, model)):
@@ -91,8 +93,11 @@ def main():
         tokens = os.path.join(folder, "pairs-tokens.json")
         forward_cmd = lambda binary, dtype: [binary, folder, tokens, "--batch", "32", "--dtype", dtype,
                                              "--logits-out", os.path.join(WORK, f"{model}-logits-{dtype}.json")]
+        torch_cmd = lambda folder, precision: [PY, "scripts/bench/torch_bench.py", "forward", folder, "1", precision]
         systems = {
-            "PyTorch raw model (sorted batches)": ("forward", [PY, "scripts/bench/torch_bench.py", "forward", folder, "1"]),
+            "PyTorch raw model (sorted batches)": ("forward", torch_cmd(folder, "fp32")),
+            "PyTorch bf16 autocast": ("forward", torch_cmd(folder, "bf16")),
+            "PyTorch dynamic int8": ("forward", torch_cmd(folder, "int8")),
             "stance forward (Backend::logits)": ("forward", forward_cmd(forward, "f32")),
             "stance forward, --dtype int8": ("forward", forward_cmd(forward, "int8")),
             "HF zero-shot pipeline, end to end": ("e2e", [PY, "scripts/bench/torch_bench.py", "pipeline", folder, corpus]),
@@ -101,10 +106,24 @@ def main():
         }
         if BASELINE:
             systems["stance forward, baseline build"] = ("forward", forward_cmd(BASELINE, "f32"))
+        short_folder, short_spec = subset_tokens(model, "short-tokens.json", None, f"{model}-short")
+        short_pairs = len(short_spec["rows"])
+        for precision in ("fp32", "bf16", "int8"):
+            systems[f"short: PyTorch {precision}"] = ("forward", torch_cmd(short_folder, precision))
+        for dtype in ("f32", "int8"):
+            systems[f"short: stance score --dtype {dtype}"] = ("short", dtype)
         for round_ in range(REPEATS):
             sgemm.append(json.loads(timed([PY, "scripts/bench/torch_bench.py", "sgemm"])[0])["sgemm_gflops"])
             for name, (kind, cmd) in systems.items():
-                if kind == "e2e" and isinstance(cmd, str):
+                if kind == "short":
+                    cmd = [stance, "score", os.path.join(BENCH, "short.csv"), "--targets",
+                           os.path.join(BENCH, "short-targets.toml"), "--model", folder, "--threads", THREADS,
+                           "--batch-size", "32", "--dtype", cmd, "--out", os.path.join(WORK, "short.csv"), "-q",
+                           "--no-cache"]
+                    start = datetime.datetime.now()
+                    _, rss = timed(cmd)
+                    record = {"pairs_per_s": short_pairs / (datetime.datetime.now() - start).total_seconds()}
+                elif kind == "e2e" and isinstance(cmd, str):
                     out = os.path.join(WORK, f"{model}-scores-{cmd}.csv")
                     cmd = [stance, "score", corpus, "--targets", "corpus/targets.toml", "--model", folder,
                            "--threads", THREADS, "--batch-size", "32", "--dtype", cmd, "--out", out, "-q",
@@ -153,46 +172,75 @@ def agreement(model):
     return {"forward": forward, "e2e": e2e}
 
 
+FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
+def cpu():
+    """The CPU's model name and which of FLAGS it has (what decides our kernels and PyTorch's)."""
+    info = open("/proc/cpuinfo").read()
+    name = re.search(r"^model name\s*:\s*(.*)$", info, re.M)
+    flags = set(re.search(r"^flags\s*:\s*(.*)$", info, re.M).group(1).split()) if "flags" in info else set()
+    return (name.group(1).strip() if name else platform.machine()), [f for f in FLAGS if f in flags]
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}×" if a and b else "–"
+
+
 def write(results, sgemm, loads):
     gemm = statistics.median(sgemm)
     lines = []
     for model in MODELS:
-        med = {name: {k: statistics.median(r[k] for r in runs) for k in ("pairs_per_s", "rss")}
-               | ({"statements_per_s": statistics.median(r["statements_per_s"] for r in runs)} if "statements_per_s" in runs[0] else {})
-               for (m, name), runs in results.items() if m == model and name not in ("flops", "agreement")}
+        runs_of = {name: runs for (m, name), runs in results.items() if m == model and name not in ("flops", "agreement")}
+        med = {name: {k: statistics.median(r[k] for r in runs) for k in runs[0] if k in ("pairs_per_s", "rss", "statements_per_s")}
+               for name, runs in runs_of.items()}
         torch_pps = med["PyTorch raw model (sorted batches)"]["pairs_per_s"]
         pipe_sps = med["HF zero-shot pipeline, end to end"]["statements_per_s"]
         work = results[(model, "flops")]
         padding = 1 - work["real"] / work["padded"]
-        lines.append(f"\n### {'BERT-base' if model == 'bert' else 'DeBERTa-v3-base'} ({PAIRS} pairs, {E2E} statements × 3 targets)\n")
+        runs = lambda name: ", ".join(f"{r['pairs_per_s']:.2f}" for r in runs_of[name])
+        lines.append(f"\n#### {'BERT-base' if model == 'bert' else 'DeBERTa-v3-base'} ({PAIRS} pairs, {E2E} statements × 3 targets)\n")
         lines.append(f"Padding: the sorted batches' matrix products are {100 * padding:.0f}% padding work.\n")
         lines.append("| system | pairs/s (median) | statements/s (median) | vs PyTorch raw | vs HF pipeline | GFLOP/s (% of sgemm) | peak RSS MiB | runs |")
         lines.append("|---|---|---|---|---|---|---|---|")
         for name, m in med.items():
-            pps = m["pairs_per_s"]
-            sps = m.get("statements_per_s")
-            forward_kind = "statements_per_s" not in m
-            gflop = work["padded" if name.startswith("PyTorch") else "stance"] / 1e9 / PAIRS
-            gf = f"{pps * gflop:.1f} ({100 * pps * gflop / gemm:.0f}%)" if forward_kind else "–"
-            vs_torch = f"{pps / torch_pps:.2f}×" if forward_kind else "–"
-            vs_pipe = f"{sps / pipe_sps:.2f}×" if sps else "–"
-            runs = ", ".join(f"{r['pairs_per_s']:.2f}" for r in results[(model, name)])
-            lines.append(f"| {name} | {pps:.2f} | {sps:.2f} | {vs_torch} | {vs_pipe} | {gf} | {m['rss']:.0f} | {runs} |"
-                         if sps else f"| {name} | {pps:.2f} | – | {vs_torch} | {vs_pipe} | {gf} | {m['rss']:.0f} | {runs} |")
+            if name.startswith("short:"):
+                continue
+            pps, sps = m["pairs_per_s"], m.get("statements_per_s")
+            if sps is None:
+                gflop = work["padded" if name.startswith("PyTorch") else "stance"] / 1e9 / PAIRS
+                gf, vs_torch = f"{pps * gflop:.1f} ({100 * pps * gflop / gemm:.0f}%)", ratio(pps, torch_pps)
+            else:
+                gf = vs_torch = "–"
+            lines.append(f"| {name} | {pps:.2f} | {f'{sps:.2f}' if sps else '–'} | {vs_torch} | "
+                         f"{ratio(sps, pipe_sps) if sps else '–'} | {gf} | {m['rss']:.0f} | {runs(name)} |")
         agree = results[(model, "agreement")]
         lines.append("")
         for what, (share, worst, n) in agree.items():
             label = "NLI argmax over the forward pairs" if what == "forward" else "stance labels of the end-to-end table"
             lines.append(f"- int8 vs f32, {label}: {100 * share:.1f}% agree ({n} rows); largest probability change {worst:.3f}.")
+        # The short workload: the peer's forward pass in each mode against stance's whole process.
+        peer = {mode: med[f"short: PyTorch {mode}"]["pairs_per_s"] for mode in ("fp32", "bf16", "int8")}
+        lines.append(f"\nShort, uniform pairs ({model}): 120 one-sentence statements × 3 hypotheses; PyTorch's forward "
+                     "pass only, stance's whole process (start, load, tokenization, output).\n")
+        lines.append("| mode | PyTorch forward pairs/s | stance score pairs/s | stance / PyTorch | runs (PyTorch; stance) |")
+        lines.append("|---|---|---|---|---|")
+        for mode, dtype in (("fp32", "f32"), ("bf16", None), ("int8", "int8")):
+            ours = med.get(f"short: stance score --dtype {dtype}", {}).get("pairs_per_s") if dtype else None
+            ours_runs = runs(f"short: stance score --dtype {dtype}") if dtype else "no bf16 path"
+            lines.append(f"| {mode} | {peer[mode]:.2f} | {f'{ours:.2f}' if ours else '–'} | {ratio(ours, peer[mode])} | "
+                         f"{runs(f'short: PyTorch {mode}')}; {ours_runs} |")
     table = "\n".join(lines)
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+    name, flags = cpu()
+    key = f"{name}; {' '.join(flags) or 'no AVX2'}"
     # The systems themselves keep THREADS cores busy; more than that is someone else.
     loaded = max(l[0] for l in loads) > int(THREADS) + 1.0
-    header = (
-        f"# Benchmarks\n\nTaken {datetime.date.today().isoformat()} on {cpu}, {os.cpu_count()} cores, "
-        f"{THREADS} threads per system, with `bash scripts/bench/run.sh` "
-        f"(REPEATS={REPEATS} PAIRS={PAIRS} E2E_STATEMENTS={E2E}). Random-weight models of real size "
-        "(BERT-base; DeBERTa-v3-base), batch 32, length-sorted; f32 unless a row says int8.\n\n"
+    body = (
+        f"### `scripts/bench/run.sh`, {datetime.date.today().isoformat()}\n\n"
+        f"{name}; flags: {', '.join(flags) or 'none of ' + ', '.join(FLAGS)}; {os.cpu_count()} cores, "
+        f"{THREADS} threads per system. Command: `REPEATS={REPEATS} PAIRS={PAIRS} E2E_STATEMENTS={E2E} "
+        f"MODELS=\"{' '.join(MODELS)}\" bash scripts/bench/run.sh`. Random-weight models of real size "
+        "(BERT-base; DeBERTa-v3-base), batch 32, length-sorted; f32 unless a row says otherwise.\n\n"
         f"- sgemm at (1472×768)·(768×3072), torch, {THREADS} threads: median {gemm:.1f} GFLOP/s "
         f"(runs: {', '.join(f'{g:.0f}' for g in sgemm)}).\n"
         f"- Load averages (1/5/15 min) before and after each round: "
@@ -207,9 +255,28 @@ def write(results, sgemm, loads):
         "tokenization, batching, output; statements/s = statements scored against all 3 targets "
         "(9 NLI pairs each) per second.\n"
     )
-    with open(OUT, "w") as f:
-        f.write(header + table + "\n")
-    print(header + table)
+    section(OUT, key, body + table + "\n")
+    print(body + table)
+
+
+def section(path, key, text):
+    """Puts `text` into BENCHMARKS.md's section for this CPU (`## key`), replacing the table the
+    last run on the same CPU wrote there, so that no section mixes machines."""
+    begin, end = f"<!-- bench.py: {key} -->", "<!-- /bench.py -->"
+    block = f"{begin}\n{text}{end}\n"
+    doc = open(path, encoding="utf-8").read() if os.path.exists(path) else "# Benchmarks\n"
+    if begin in doc:
+        head, rest = doc.split(begin, 1)
+        doc = head + block + rest.split(end, 1)[1].lstrip("\n")
+    elif f"\n## {key}\n" in doc:
+        head, rest = doc.split(f"\n## {key}\n", 1)
+        doc = f"{head}\n## {key}\n\n{block}\n{rest.lstrip(chr(10))}"
+    else:
+        doc = f"{doc.rstrip()}\n\n## {key}\n\n{block}"
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(doc)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@
   benchmarks feed both PyTorch and stance).
 - e2e.csv: 320 statements (the 190 demo statements plus 130 two-statement combinations), to be
   scored against the 3 targets of corpus/targets.toml.
+- short.csv, short-targets.toml, <model>/short-tokens.json: the short, uniform workload: the
+  first sentence of 120 demo statements against the first target of corpus/targets.toml (3
+  hypotheses each, 360 pairs), where length-sorted batches have little padding to save.
 """
 import csv
 import json
@@ -43,14 +46,43 @@ def hypotheses():
     return out
 
 
-def save_tokens(tokenizer, pairs, folder):
+def save_tokens(tokenizer, pairs, folder, name="pairs-tokens.json"):
     enc = tokenizer([p for p, _ in pairs], [h for _, h in pairs], truncation="only_first", max_length=512)
     rows = [
         {"input_ids": ids, "type_ids": enc["token_type_ids"][i] if "token_type_ids" in enc else [0] * len(ids)}
         for i, ids in enumerate(enc["input_ids"])
     ]
-    with open(os.path.join(folder, "pairs-tokens.json"), "w") as f:
+    with open(os.path.join(folder, name), "w") as f:
         json.dump({"pad_token_id": tokenizer.pad_token_id, "rows": rows}, f)
+
+
+def first_sentences(rows, count):
+    """The first sentence of each statement (up to its first ". "), distinct, the first `count`."""
+    out, seen = [], set()
+    for r in rows:
+        sentence = r["text"].split(". ")[0].rstrip(".") + "."
+        if sentence not in seen:
+            seen.add(sentence)
+            out.append(dict(r, text=sentence))
+    return out[:count]
+
+
+def write_short(rows, hyps):
+    """short.csv and short-targets.toml (the first target only); returns its 360 pairs."""
+    short = first_sentences(rows, 120)
+    with open(os.path.join(OUT, "short.csv"), "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", "actor", "date", "text"])
+        for r in short:
+            writer.writerow([r["id"], r["actor"], r["date"], r["text"]])
+    with open(os.path.join(ROOT, "corpus", "targets.toml"), "rb") as f:
+        spec = tomllib.load(f)
+    target = spec["target"][0]
+    lines = ["[templates]"] + [f"{k} = {json.dumps(v)}" for k, v in spec["templates"].items()]
+    lines += ["", "[[target]]"] + [f"{k} = {json.dumps(v)}" for k, v in target.items() if k != "keywords"]
+    with open(os.path.join(OUT, "short-targets.toml"), "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    return [(r["text"], h) for r in short for h in hyps[:3]]
 
 
 def make_bert(folder, pairs):
@@ -129,6 +161,10 @@ def main():
             writer.writerow([f"combo-{i:04d}", a["actor"], a["date"], a["text"] + " " + b["text"]])
     make_bert(os.path.join(OUT, "bert"), pairs)
     make_deberta(os.path.join(OUT, "deberta"), pairs, texts + hyps)
+    short = write_short(rows, hyps)
+    for model in ("bert", "deberta"):
+        folder = os.path.join(OUT, model)
+        save_tokens(transformers.AutoTokenizer.from_pretrained(folder), short, folder, "short-tokens.json")
     print(f"workload ready in {OUT}", file=sys.stderr)
 
 

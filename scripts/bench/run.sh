@@ -4,8 +4,8 @@
 # Environment: REPEATS (alternating rounds, default 3), THREADS (default 2), PAIRS (forward
 # workload size, default 512), E2E_STATEMENTS (end-to-end corpus size, default 320),
 # MODELS (default "bert deberta"), BENCH_PYTHON (a Python with torch 2.4.0 and transformers
-# 4.46.3; default: .venv-bench, made here from PyPI when missing, or /work/pyref/venv when it
-# has those pins), BENCH_OUT (default BENCHMARKS.md).
+# 4.46.3; default: .venv-bench, or the fixtures' .venv or /work/pyref/venv when they have those
+# pins, else .venv-bench made here from PyPI), BENCH_OUT (default BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,6 +16,8 @@ assert torch.__version__.split("+")[0] == "2.4.0" and transformers.__version__ =
 if [ -z "${BENCH_PYTHON:-}" ]; then
     if [ -x .venv-bench/bin/python ] && pinned .venv-bench/bin/python; then
         BENCH_PYTHON=.venv-bench/bin/python
+    elif [ -x .venv/bin/python ] && pinned .venv/bin/python; then
+        BENCH_PYTHON=.venv/bin/python
     elif [ -x /work/pyref/venv/bin/python ] && pinned /work/pyref/venv/bin/python; then
         BENCH_PYTHON=/work/pyref/venv/bin/python
     else

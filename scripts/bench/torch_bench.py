@@ -1,14 +1,20 @@
 """PyTorch side of the benchmark. Modes:
 
-forward MODEL_DIR REPEATS     raw model on pairs-tokens.json, length-sorted batches of 32,
+forward MODEL_DIR REPEATS [PRECISION]
+                              raw model on pairs-tokens.json, length-sorted batches of 32,
                               inference_mode, after one untimed warm-up batch; one JSON line
-                              per repeat (pairs/s).
+                              per repeat (pairs/s). PRECISION: fp32 (default); bf16 (the same
+                              model under torch.autocast("cpu", torch.bfloat16): oneDNN's bf16
+                              kernels, AMX or AVX512-BF16 where the CPU has them); int8
+                              (torch.ao.quantization.quantize_dynamic on every nn.Linear:
+                              int8 weights, activations quantized per batch, fbgemm kernels).
 pipeline MODEL_DIR E2E_CSV    the transformers zero-shot-classification pipeline over every
                               statement × target (hypothesis_template "{}"), counting load time;
                               one JSON line (statements/s, pairs/s).
 sgemm                         fp32 matmul GFLOP/s at BERT's FFN shape (1472×768)·(768×3072).
 logits MODEL_DIR OUT          fp32 logits of pairs-tokens.json (input order) as JSON.
 """
+import contextlib
 import csv
 import json
 import os
@@ -49,23 +55,35 @@ def load(folder):
     return AutoModelForSequenceClassification.from_pretrained(folder).eval()
 
 
-def run_forward(model, data, n):
+def prepare(model, precision):
+    """The model and the context its forward pass runs in, for a PRECISION of forward."""
+    if precision == "fp32":
+        return model, contextlib.nullcontext
+    if precision == "bf16":
+        return model, lambda: torch.autocast("cpu", dtype=torch.bfloat16)
+    if precision == "int8":
+        quantized = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantized, contextlib.nullcontext
+    sys.exit(f"unknown precision {precision!r}: expected fp32, bf16 or int8")
+
+
+def run_forward(model, data, n, context=contextlib.nullcontext):
     logits = [None] * n
-    with torch.inference_mode():
+    with torch.inference_mode(), context():
         for chunk, ids, types, mask in data:
-            out = model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits
+            out = model(input_ids=ids, token_type_ids=types, attention_mask=mask).logits.float()
             for r, i in enumerate(chunk):
                 logits[i] = out[r].tolist()
     return logits
 
 
-def forward(folder, repeats):
-    model = load(folder)
+def forward(folder, repeats, precision="fp32"):
+    model, context = prepare(load(folder), precision)
     data, n = batches(folder)
-    run_forward(model, data[:1], n)  # the same untimed warm-up batch stance's forward_bench runs
+    run_forward(model, data[:1], n, context)  # the same untimed warm-up batch stance's forward_bench runs
     for repeat in range(int(repeats)):
         start = time.perf_counter()
-        run_forward(model, data, n)
+        run_forward(model, data, n, context)
         seconds = time.perf_counter() - start
         print(json.dumps({"repeat": repeat, "pairs": n, "seconds": seconds, "pairs_per_s": n / seconds}))
 
