@@ -269,7 +269,8 @@ fn bart_rows_are_independent_and_checkpoint_variants_load() {
 
     let input = TokenBatch::pad(&rows[..3], 1);
     let want = backend.logits(&input).expect("fixture");
-    let variants: [(&str, fn(&str) -> Vec<String>); 3] = [
+    type Rename = fn(&str) -> Vec<String>;
+    let variants: [(&str, Rename); 3] = [
         ("encoder table", |n| vec![n.replace("model.shared.", "model.encoder.embed_tokens.")]),
         ("decoder table", |n| vec![n.replace("model.shared.", "model.decoder.embed_tokens.")]),
         ("all three names", |n| match n {
