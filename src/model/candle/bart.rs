@@ -350,7 +350,7 @@ impl BartModel {
         for layer in &self.encoder_layers {
             encoded = layer.forward(&encoded, tokens)?;
         }
-        let decoder_ids = self.shift_tokens_right(input_ids)?;
+        let decoder_ids = shift_tokens_right(input_ids, self.decoder_start_token_id)?;
         let mut hidden = tokens.gather(&self.decoder_embeddings.forward(&self.embed(&decoder_ids)?)?)?;
         for layer in &self.decoder_layers {
             hidden = layer.forward(&hidden, &encoded, tokens)?;
@@ -366,14 +366,14 @@ impl BartModel {
             embedded * self.embed_scale
         }
     }
+}
 
-    /// transformers' `shift_tokens_right`: the decoder's input is `decoder_start_token_id`
-    /// followed by each row's ids but the last.
-    fn shift_tokens_right(&self, input_ids: &Tensor) -> Result<Tensor> {
-        let (batch, seq) = input_ids.dims2()?;
-        let start = Tensor::full(self.decoder_start_token_id, (batch, 1), input_ids.device())?;
-        Tensor::cat(&[&start, &input_ids.narrow(1, 0, seq - 1)?], 1)
-    }
+/// transformers' `shift_tokens_right`: the decoder's input is `start` followed by each row's
+/// ids but the last.
+fn shift_tokens_right(input_ids: &Tensor, start: u32) -> Result<Tensor> {
+    let (batch, seq) = input_ids.dims2()?;
+    let start = Tensor::full(start, (batch, 1), input_ids.device())?;
+    Tensor::cat(&[&start, &input_ids.narrow(1, 0, seq.saturating_sub(1))?], 1)
 }
 
 /// BART with transformers' classification head (`dense`, tanh, `out_proj`) on the decoder's
@@ -518,6 +518,16 @@ mod tests {
         json["decoder_attention_heads"] = 15.into();
         let err = super::super::check_sizes(&json).expect_err("heads do not divide d_model");
         assert!(err.to_string().contains("decoder_attention_heads"), "{err}");
+    }
+
+    #[test]
+    fn decoder_input_is_the_input_shifted_right() -> Result<()> {
+        let device = Device::Cpu;
+        let ids = Tensor::new(&[[0u32, 5, 2], [0, 2, 1]], &device)?;
+        assert_eq!(shift_tokens_right(&ids, 2)?.to_vec2::<u32>()?, [[2, 0, 5], [2, 0, 2]]);
+        let one = Tensor::new(&[[7u32]], &device)?;
+        assert_eq!(shift_tokens_right(&one, 2)?.to_vec2::<u32>()?, [[2]]);
+        Ok(())
     }
 
     #[test]
