@@ -126,6 +126,42 @@ fn relevance_filter_skips_unmentioned_pairs_and_keeps_the_cache_clean() {
     assert!(p_none.iter().all(|&p| p < 0.9), "every pair is the model's: {p_none:?}");
 }
 
+/// An encoder-decoder scores through the same command: BART's tiny fixture writes scores whose
+/// provenance names it, and a second run takes every pair from the score cache with the same
+/// numbers.
+#[test]
+fn bart_scores_from_the_command_line_and_the_cache() {
+    let dir = with_corpus("corpus.csv", CORPUS.as_bytes());
+    let model = common::fixture_model_dir("bart").display().to_string();
+    let run = |out: &str| {
+        let args = ["score", "corpus.csv", "--target", "peace negotiations", "--model", &model];
+        let run = stance(dir.path(), &[&args[..], &["--cache-dir", "cache", "--out", out]].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let provenance: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(format!("{out}.provenance.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(provenance["model.type"], "bart");
+        let table = std::fs::read_to_string(dir.path().join(out)).unwrap();
+        (provenance["cache.hits"].clone(), table)
+    };
+    let (hits, first) = run("first.csv");
+    assert_eq!(hits, "0");
+    let (hits, second) = run("second.csv");
+    assert_eq!(hits, "3", "every pair comes from the cache");
+    assert_eq!(first, second);
+    let mut lines = first.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|&c| c == name).unwrap();
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        let p: Vec<f64> =
+            ["p_favor", "p_against", "p_none"].iter().map(|c| row[column(c)].parse().unwrap()).collect();
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5, "{row:?}");
+    }
+}
+
 /// `--dtype int8` scores close to f32, says so in the provenance, and does not share f32's
 /// cache entries.
 #[test]

@@ -67,6 +67,12 @@ fn windowed_nli_scores_do_not_depend_on_batch_size() {
     check("deberta-v3", Method::Nli, LongText::Window);
 }
 
+/// BART's head reads each row's last `</s>`, wherever padding puts the row's end.
+#[test]
+fn bart_nli_scores_do_not_depend_on_batch_size() {
+    check("bart", Method::Nli, LongText::Window);
+}
+
 #[test]
 fn embedding_scores_do_not_depend_on_batch_size() {
     check("bert-embedding", Method::Embedding, LongText::Window);

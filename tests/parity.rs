@@ -124,13 +124,17 @@ fn batch(encodings: &[Encoding], pad_id: u32) -> TokenBatch {
     TokenBatch::pad(&rows, pad_id)
 }
 
+fn read_reference(name: &str) -> Reference {
+    let path = fixtures().join("reference").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("reference json")
+}
+
 /// Loads fixture `name` in `dtype` and checks token ids, logits (or the missing-head error) and
 /// embeddings against tests/fixtures/reference/`name`.json, within `tolerance`. Returns the
 /// largest difference seen.
 fn check_parity(name: &str, dtype: Dtype, tolerance: f32) -> f32 {
-    let path = fixtures().join("reference").join(format!("{name}.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reference: Reference = serde_json::from_str(&text).expect("reference json");
+    let reference = read_reference(name);
     let (backend, config) = load_fixture(name, dtype);
     let tokenizer = tokenizer(name, reference.max_length);
     let pad_id = config["pad_token_id"].as_u64().and_then(|id| u32::try_from(id).ok()).expect("pad_token_id");
@@ -213,11 +217,97 @@ fn deberta_v3() {
     check_parity("deberta-v3", Dtype::F32, TOLERANCE);
 }
 
+#[test]
+fn bart() {
+    check_parity("bart", Dtype::F32, TOLERANCE);
+}
+
+/// Writes the fixture `name`'s config and its tensors, renamed or dropped by `rename` (`None`
+/// drops), to a temporary model folder.
+fn rewritten_fixture(name: &str, rename: impl Fn(&str) -> Vec<String>) -> tempfile::TempDir {
+    let source = fixtures().join("models").join(name);
+    let bytes = std::fs::read(source.join("model.safetensors")).expect("fixture weights");
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).expect("safetensors");
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .names()
+        .into_iter()
+        .flat_map(|name| rename(name).into_iter().map(|new| (new, tensors.tensor(name).expect("tensor"))))
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    safetensors::serialize_to_file(views, None, &dir.path().join("model.safetensors"))
+        .expect("write weights");
+    std::fs::copy(source.join("config.json"), dir.path().join("config.json")).expect("copy config");
+    dir
+}
+
+/// BART's head reads each row's last `</s>`: in a padded batch every row gets what it gets
+/// alone; a row without `</s>` is refused; checkpoints that store the shared token table as
+/// the encoder's or decoder's `embed_tokens` (or under all three names) load to the same model;
+/// one without the classification head is refused by name.
+#[test]
+fn bart_rows_are_independent_and_checkpoint_variants_load() {
+    let reference = read_reference("bart");
+    let (backend, _) = load_fixture("bart", Dtype::F32);
+    let rows: Vec<(&[u32], &[u32])> =
+        reference.pairs.iter().map(|p| (p.tokens.input_ids.as_slice(), &p.tokens.input_ids[..0])).collect();
+    let together = backend.logits(&TokenBatch::pad(&rows, 1)).expect("batch");
+    let mut worst = 0f32;
+    for (row, got) in rows.iter().zip(&together) {
+        let alone = backend.logits(&TokenBatch::pad(&[*row], 1)).expect("row alone");
+        for (a, b) in alone[0].iter().zip(got) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    eprintln!("bart: padded batch vs rows alone, max |difference| {worst:.2e}");
+    assert!(worst <= 1e-5, "padding changed a row's logits by {worst}");
+
+    let no_eos = TokenBatch::pad(&[(&[0, 40, 41], &[]), (&[0, 40, 2], &[])], 1);
+    let err = backend.logits(&no_eos).expect_err("a row without </s>");
+    let chain =
+        format!("{err}: {}", std::error::Error::source(&err).map(|s| s.to_string()).unwrap_or_default());
+    assert!(chain.contains("row 0 has no end-of-sequence token"), "{chain}");
+
+    let input = TokenBatch::pad(&rows[..3], 1);
+    let want = backend.logits(&input).expect("fixture");
+    type Rename = fn(&str) -> Vec<String>;
+    let variants: [(&str, Rename); 3] = [
+        ("encoder table", |n| vec![n.replace("model.shared.", "model.encoder.embed_tokens.")]),
+        ("decoder table", |n| vec![n.replace("model.shared.", "model.decoder.embed_tokens.")]),
+        ("all three names", |n| match n {
+            "model.shared.weight" => ["shared", "encoder.embed_tokens", "decoder.embed_tokens"]
+                .map(|t| format!("model.{t}.weight"))
+                .to_vec(),
+            _ => vec![n.to_owned()],
+        }),
+    ];
+    for (case, rename) in variants {
+        let dir = rewritten_fixture("bart", rename);
+        let (common, json) = CommonConfig::from_file(&dir.path().join("config.json")).expect("config");
+        let variant =
+            load_dir(dir.path(), &json, &common, Dtype::F32).unwrap_or_else(|e| panic!("{case}: {e:?}"));
+        assert_eq!(variant.logits(&input).expect(case), want, "{case}");
+    }
+
+    let headless = rewritten_fixture("bart", |n| {
+        if n.starts_with("classification_head.") {
+            vec![]
+        } else {
+            vec![n.to_owned()]
+        }
+    });
+    let (common, json) = CommonConfig::from_file(&headless.path().join("config.json")).expect("config");
+    let err = load_dir(headless.path(), &json, &common, Dtype::F32).expect_err("no head");
+    assert!(
+        matches!(&err, ModelError::MissingTensor { expected, .. } if expected.contains("classification_head")),
+        "{err:?}"
+    );
+}
+
 /// The int8 path on every architecture: close to transformers' f32 outputs, and not equal to
 /// our own f32 outputs (so the layers really were quantized).
 #[test]
 fn int8_stays_close_to_the_reference() {
-    for name in ["bert", "bert-embedding", "distilbert", "roberta", "xlm-roberta", "deberta-v3"] {
+    for name in ["bert", "bert-embedding", "distilbert", "roberta", "xlm-roberta", "deberta-v3", "bart"] {
         let worst = check_parity(name, Dtype::Int8, INT8_TOLERANCE);
         assert!(worst > TOLERANCE, "{name}: int8 outputs match f32 to {worst:.1e}: were layers quantized?");
     }
@@ -274,12 +364,12 @@ fn unsupported_or_incomplete_folders_fail_clearly() {
     assert!(matches!(err, ModelError::MissingFile { .. }), "{err:?}");
 
     std::fs::copy(source.join("model.safetensors"), dir.path().join("model.safetensors")).expect("copy");
-    let mut bart = json.clone();
-    bart["model_type"] = "bart".into();
-    let bart_common: CommonConfig = serde_json::from_value(bart.clone()).expect("common");
-    let err = load_dir(dir.path(), &bart, &bart_common, Dtype::F32).expect_err("bart");
+    let mut t5 = json.clone();
+    t5["model_type"] = "t5".into();
+    let t5_common: CommonConfig = serde_json::from_value(t5.clone()).expect("common");
+    let err = load_dir(dir.path(), &t5, &t5_common, Dtype::F32).expect_err("t5");
     assert!(
-        matches!(&err, ModelError::UnsupportedArchitecture { model_type, .. } if model_type == "bart"),
+        matches!(&err, ModelError::UnsupportedArchitecture { model_type, .. } if model_type == "t5"),
         "{err:?}"
     );
 
@@ -315,4 +405,14 @@ fn batches_are_checked_before_inference() {
     let (roberta, _) = load_fixture("roberta", Dtype::F32);
     // Position ids start after the padding id (1), so 130 positions leave 128 tokens.
     assert_eq!(roberta.max_sequence_length(), 128);
+
+    let (bart, _) = load_fixture("bart", Dtype::F32);
+    // Position `p` reads row `p + 2` of the 130-row tables: all 128 positions are usable.
+    assert_eq!(bart.max_sequence_length(), 128);
+    let mut longest = vec![40u32; 128];
+    longest[127] = 2;
+    assert_eq!(bart.logits(&TokenBatch::pad(&[(&longest, &[])], 1)).expect("128 tokens").len(), 1);
+    longest.push(2);
+    let err = bart.logits(&TokenBatch::pad(&[(&longest, &[])], 1)).expect_err("too long");
+    assert!(matches!(err, ModelError::SequenceTooLong { len: 129, max: 128 }), "{err:?}");
 }

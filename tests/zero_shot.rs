@@ -62,3 +62,8 @@ fn xlm_roberta_matches_pipeline() {
 fn deberta_v3_matches_pipeline() {
     check("deberta-v3");
 }
+
+#[test]
+fn bart_matches_pipeline() {
+    check("bart");
+}

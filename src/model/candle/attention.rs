@@ -183,13 +183,40 @@ pub(super) fn attention(
     tokens: &Unpadded,
     queries: &[(usize, usize)],
 ) -> Result<Tensor> {
+    attend(query, key, value, num_heads, tokens, queries, false)
+}
+
+/// A decoder's self-attention: like [`attention`] with every token as a query, but each token
+/// attends only to its sequence's tokens up to itself.
+pub(super) fn causal_attention(
+    query: &Tensor,
+    key: &Tensor,
+    value: &Tensor,
+    num_heads: usize,
+    tokens: &Unpadded,
+) -> Result<Tensor> {
+    attend(query, key, value, num_heads, tokens, &tokens.sequences, true)
+}
+
+/// [`attention`], or with `causal` each query (the `i`-th token of its sequence) seeing keys
+/// `0..=i` only.
+fn attend(
+    query: &Tensor,
+    key: &Tensor,
+    value: &Tensor,
+    num_heads: usize,
+    tokens: &Unpadded,
+    queries: &[(usize, usize)],
+    causal: bool,
+) -> Result<Tensor> {
     match Kernel::for_tensor(query).filter(|kernel| kernel.beats_candle_matmul()) {
         Some(kernel) => {
             let head_size = query.dim(1)? / num_heads;
             let scale = 1.0 / (head_size as f32).sqrt();
-            fused_attention(kernel, [query, key, value], num_heads, scale, tokens, queries, None)
+            let op = FusedAttention { kernel, num_heads, scale, tokens, queries, relative: None, causal };
+            query.contiguous()?.apply_op3_no_bwd(&key.contiguous()?, &value.contiguous()?, &op)
         }
-        _ => attention_by_sequence(query, key, value, num_heads, &tokens.sequences, queries),
+        _ => attention_by_sequence(query, key, value, num_heads, &tokens.sequences, queries, causal),
     }
 }
 
@@ -203,7 +230,7 @@ pub(super) fn fused_attention(
     queries: &[(usize, usize)],
     relative: Option<&RelativeTerms>,
 ) -> Result<Tensor> {
-    let op = FusedAttention { kernel, num_heads, scale, tokens, queries, relative };
+    let op = FusedAttention { kernel, num_heads, scale, tokens, queries, relative, causal: false };
     query.contiguous()?.apply_op3_no_bwd(&key.contiguous()?, &value.contiguous()?, &op)
 }
 
@@ -233,6 +260,7 @@ fn attention_by_sequence(
     num_heads: usize,
     sequences: &[(usize, usize)],
     queries: &[(usize, usize)],
+    causal: bool,
 ) -> Result<Tensor> {
     let hidden = query.dim(1)?;
     let head_size = hidden / num_heads;
@@ -245,7 +273,13 @@ fn attention_by_sequence(
                 t.narrow(0, first, len)?.reshape((len, num_heads, head_size))?.transpose(0, 1)?.contiguous()
             };
             let keys = split(key, first, len)?;
-            let scores = (split(query, first_query, n)?.matmul(&keys.t()?)? / (head_size as f64).sqrt())?;
+            let mut scores = (split(query, first_query, n)?.matmul(&keys.t()?)? / (head_size as f64).sqrt())?;
+            if causal {
+                let mask: Vec<f32> = (0..n)
+                    .flat_map(|q| (0..len).map(move |k| if k > q { f32::NEG_INFINITY } else { 0.0 }))
+                    .collect();
+                scores = scores.broadcast_add(&Tensor::from_vec(mask, (n, len), query.device())?)?;
+            }
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
             probs.matmul(&split(value, first, len)?)?.transpose(0, 1)?.reshape((n, hidden))
         })
@@ -264,6 +298,8 @@ struct FusedAttention<'a> {
     tokens: &'a Unpadded,
     queries: &'a [(usize, usize)],
     relative: Option<&'a RelativeTerms<'a>>,
+    /// Query `i` of a sequence (its `i`-th token) sees keys `0..=i` only.
+    causal: bool,
 }
 
 impl FusedAttention<'_> {
@@ -314,6 +350,11 @@ impl FusedAttention<'_> {
                         *score += p2c[k * width + relative.rows.p2c[distance(q, k)] - low];
                     }
                 }
+            }
+        }
+        if self.causal {
+            for (q, scores) in scores.chunks_exact_mut(len).enumerate() {
+                scores[(q + 1).min(len)..].fill(f32::NEG_INFINITY);
             }
         }
         softmax_rows(Level::detected(), &mut scores, len, self.scale);
@@ -419,7 +460,7 @@ mod tests {
         let [q, k, v] =
             [2, 3, 4].map(|seed| Tensor::from_vec(values(62 * hidden, seed), (62, hidden), &device));
         let (q, k, v) = (q?, k?, v?);
-        let want = attention_by_sequence(&q, &k, &v, heads, &tokens.sequences, &tokens.sequences)?;
+        let want = attention_by_sequence(&q, &k, &v, heads, &tokens.sequences, &tokens.sequences, false)?;
         // First positions only: the left-padded row and the empty one have none.
         let first = tokens.first_tokens()?;
         assert_eq!(first.sequences, vec![(0, 1), (1, 0), (1, 1), (2, 0)]);
@@ -427,7 +468,7 @@ mod tests {
         let want_first = Tensor::cat(&[want.narrow(0, 0, 1)?, want.narrow(0, 42, 1)?], 0)?;
         let error =
             |got: Tensor, want: &Tensor| -> Result<f32> { (got - want)?.abs()?.max_all()?.to_scalar() };
-        let by_sequence = attention_by_sequence(&first_q, &k, &v, heads, &tokens.sequences, queries)?;
+        let by_sequence = attention_by_sequence(&first_q, &k, &v, heads, &tokens.sequences, queries, false)?;
         assert!(error(by_sequence, &want_first)? < 1e-5);
         for kernel in Kernel::available() {
             let scale = 1.0 / ((hidden / heads) as f32).sqrt();
@@ -440,6 +481,52 @@ mod tests {
         let scattered = first.scatter(&want_first)?;
         assert_eq!(scattered.dims(), &[batch, 1, hidden]);
         assert_eq!(scattered.sum_keepdim(2)?.flatten_all()?.to_vec1::<f32>()?[1], 0.0);
+        Ok(())
+    }
+
+    /// Causal attention: token `i` of a sequence gets what plain attention over the sequence's
+    /// first `i + 1` tokens gives its last token, through candle ops and every fused kernel.
+    #[test]
+    fn causal_attention_sees_only_earlier_tokens() -> Result<()> {
+        let device = Device::Cpu;
+        let (seq, hidden, heads) = (7, 16, 2);
+        let lengths = [7, 0, 3];
+        let mask: Vec<u32> =
+            lengths.iter().flat_map(|&len| (0..seq).map(move |s| u32::from(s < len))).collect();
+        let tokens = Unpadded::new(&Tensor::from_vec(mask, (lengths.len(), seq), &device)?)?;
+        let total: usize = lengths.iter().sum();
+        let [q, k, v] =
+            [5, 6, 7].map(|seed| Tensor::from_vec(values(total * hidden, seed), (total, hidden), &device));
+        let (q, k, v) = (q?, k?, v?);
+        let mut rows = Vec::new();
+        for &(first, len) in &tokens.sequences {
+            for i in 0..len {
+                let prefix = [(0, i + 1)];
+                let (key, value) = (k.narrow(0, first, i + 1)?, v.narrow(0, first, i + 1)?);
+                let query = q.narrow(0, first + i, 1)?;
+                rows.push(attention_by_sequence(&query, &key, &value, heads, &prefix, &[(0, 1)], false)?);
+            }
+        }
+        let want = Tensor::cat(&rows, 0)?;
+        let error = |got: Tensor| -> Result<f32> { (got - &want)?.abs()?.max_all()?.to_scalar() };
+        let by_sequence =
+            attention_by_sequence(&q, &k, &v, heads, &tokens.sequences, &tokens.sequences, true)?;
+        assert!(error(by_sequence)? < 1e-5);
+        for kernel in Kernel::available() {
+            let scale = 1.0 / ((hidden / heads) as f32).sqrt();
+            let op = FusedAttention {
+                kernel,
+                num_heads: heads,
+                scale,
+                tokens: &tokens,
+                queries: &tokens.sequences,
+                relative: None,
+                causal: true,
+            };
+            assert!(error(q.apply_op3_no_bwd(&k, &v, &op)?)? < 1e-5, "{kernel:?}");
+        }
+        // And whichever path this CPU takes.
+        assert!(error(causal_attention(&q, &k, &v, heads, &tokens)?)? < 1e-5);
         Ok(())
     }
 }

@@ -7,6 +7,7 @@
 //! checkpoint root, `forward(..) -> logits`, `model()` for its encoder).
 
 mod attention;
+pub mod bart;
 pub mod bert;
 mod cpu;
 pub mod deberta_v2;
@@ -36,7 +37,8 @@ use serde::Deserialize;
 use super::{Backend, CommonConfig, Dtype, ModelError, TokenBatch};
 
 /// `model_type` values this backend loads.
-pub const SUPPORTED_MODEL_TYPES: &[&str] = &["bert", "deberta-v2", "distilbert", "roberta", "xlm-roberta"];
+pub const SUPPORTED_MODEL_TYPES: &[&str] =
+    &["bart", "bert", "deberta-v2", "distilbert", "roberta", "xlm-roberta"];
 
 /// A tensor every supported encoder has, used to find where the encoder sits in a checkpoint.
 const ENCODER_PROBE: &str = "embeddings.word_embeddings.weight";
@@ -115,6 +117,8 @@ enum Architecture {
     DistilBertClassifier(distilbert::DistilBertForSequenceClassification),
     DebertaV2(deberta_v2::DebertaV2Model),
     DebertaV2Classifier(deberta_v2::DebertaV2ForSequenceClassification),
+    /// Encoder-decoder; only checkpoints with the classification head are read.
+    BartClassifier(bart::BartForSequenceClassification),
 }
 
 /// A batch on the device: `(batch, seq)` `u32` tensors.
@@ -135,6 +139,7 @@ impl Architecture {
             Self::DistilBertClassifier(m) => m.model().forward(&x.input_ids, &x.attention_mask),
             Self::DebertaV2(m) => m.forward(&x.input_ids, &x.type_ids, &x.attention_mask),
             Self::DebertaV2Classifier(m) => m.model().forward(&x.input_ids, &x.type_ids, &x.attention_mask),
+            Self::BartClassifier(m) => m.model().forward(&x.input_ids, &x.attention_mask),
         }
     }
 
@@ -145,6 +150,7 @@ impl Architecture {
             Self::RobertaClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
             Self::DistilBertClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
             Self::DebertaV2Classifier(m) => Some(m.forward(&x.input_ids, &x.type_ids, &x.attention_mask)),
+            Self::BartClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
             Self::Bert(_) | Self::Roberta(_) | Self::DistilBert(_) | Self::DebertaV2(_) => None,
         }
     }
@@ -223,6 +229,13 @@ const SIZE_FIELDS: &[(&str, u64)] = &[
     ("hidden_dim", 1 << 18),
     ("max_position_embeddings", 1 << 20),
     ("attention_head_size", 1 << 16),
+    ("d_model", 1 << 16),
+    ("encoder_layers", 1024),
+    ("decoder_layers", 1024),
+    ("encoder_attention_heads", 1024),
+    ("decoder_attention_heads", 1024),
+    ("encoder_ffn_dim", 1 << 18),
+    ("decoder_ffn_dim", 1 << 18),
 ];
 
 /// Refuses size fields that are not whole numbers in range, and a hidden size the heads do not
@@ -238,7 +251,12 @@ fn check_sizes(config: &serde_json::Value) -> Result<(), serde_json::Error> {
             }
         }
     }
-    for (hidden, heads) in [("hidden_size", "num_attention_heads"), ("dim", "n_heads")] {
+    for (hidden, heads) in [
+        ("hidden_size", "num_attention_heads"),
+        ("dim", "n_heads"),
+        ("d_model", "encoder_attention_heads"),
+        ("d_model", "decoder_attention_heads"),
+    ] {
         let (Some(h), Some(n)) =
             (config.get(hidden).and_then(|v| v.as_u64()), config.get(heads).and_then(|v| v.as_u64()))
         else {
@@ -325,6 +343,22 @@ pub fn load(
                 }
             };
             (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
+        }
+        "bart" => {
+            let config =
+                bart::Config { dtype, ..bart::Config::from_json(config_json).map_err(config_error)? };
+            const HEAD: &str = "classification_head.out_proj.weight";
+            if !root.contains_tensor(HEAD) {
+                return Err(ModelError::MissingTensor {
+                    folder: folder.to_owned(),
+                    model_type: common.model_type.clone(),
+                    expected: format!("`{HEAD}` (only BartForSequenceClassification checkpoints are read)"),
+                });
+            }
+            let model = bart::BartForSequenceClassification::load(root, &config)
+                .map(Architecture::BartClassifier)
+                .map_err(|e| checkpoint.weights_error(e))?;
+            (model, config.max_position_embeddings)
         }
         other => {
             return Err(ModelError::UnsupportedArchitecture {
