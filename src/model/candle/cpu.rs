@@ -64,6 +64,36 @@ impl Level {
     }
 }
 
+/// The size in bytes of this CPU's level-2 data cache per core, from Linux's sysfs (what the
+/// kernel read from CPUID or the device tree), or `None` where it does not say.
+pub fn l2_cache_bytes() -> Option<usize> {
+    static L2: OnceLock<Option<usize>> = OnceLock::new();
+    *L2.get_or_init(|| {
+        let caches = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
+        caches.flatten().find_map(|entry| {
+            let read = |name: &str| std::fs::read_to_string(entry.path().join(name)).ok();
+            let is_l2 = read("level")?.trim() == "2" && read("type")?.trim() != "Instruction";
+            is_l2.then(|| parse_cache_size(&read("size")?)).flatten()
+        })
+    })
+}
+
+/// sysfs writes cache sizes as `1280K` or `2M`.
+fn parse_cache_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, ""),
+    };
+    let unit = match unit {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        _ => return None,
+    };
+    digits.parse::<usize>().ok()?.checked_mul(unit)
+}
+
 /// Defines `$name(level, args…)`, running `$body` compiled for `level`'s instruction set (the
 /// CPU must have it: see [`Level::detected`]), for code the compiler vectorizes. `$body`
 /// calls `#[inline(always)]` code only, so all of it is compiled with the level's features.
@@ -99,7 +129,16 @@ pub(super) use per_level;
 
 #[cfg(test)]
 mod tests {
-    use super::Level;
+    use super::{parse_cache_size, Level};
+
+    #[test]
+    fn reads_sysfs_cache_sizes() {
+        assert_eq!(parse_cache_size("1280K\n"), Some(1280 << 10));
+        assert_eq!(parse_cache_size("2M"), Some(2 << 20));
+        assert_eq!(parse_cache_size("512"), Some(512));
+        assert_eq!(parse_cache_size("1G"), None);
+        assert_eq!(parse_cache_size(""), None);
+    }
 
     #[test]
     fn parses_the_documented_names_only() {

@@ -82,25 +82,27 @@ impl Module for Linear {
     }
 }
 
-/// Rows per panel: a linear layer's kernel runs on one panel at a time and its epilogue then
-/// finishes the panel's outputs, 48 × 3072 f32 (BERT-base's feed-forward) = 576 KiB, in L2;
-/// within a panel the packed kernel reuses each slice of the rows' inputs (48 × 256 f32 =
-/// 48 KiB) across all weight blocks. A multiple of every kernel's tile rows.
+/// Rows per panel of the int8 kernels: a panel's outputs, 48 × 3072 f32 (BERT-base's
+/// feed-forward) = 576 KiB, stay in L2 for the epilogue. They are compute-bound, so larger
+/// panels gained nothing there; the f32 kernels size theirs from the cache
+/// ([`super::packed::panel_rows`]).
 pub(super) const PANEL_ROWS: usize = 48;
 
 /// Runs `work` on the input and output rows split across rayon's workers, in whole tiles of
 /// `tile_rows`, so that every worker but the last runs full tiles; each worker goes through its
-/// rows in panels of [`PANEL_ROWS`], applying `epilogue` to each panel's outputs.
+/// rows in panels of `panel_rows` (a multiple of `tile_rows`), applying `epilogue` to each
+/// panel's outputs.
 pub(super) fn par_rows(
     input: &[f32],
     in_features: usize,
     output: &mut [f32],
     out_features: usize,
     tile_rows: usize,
+    panel_rows: usize,
     epilogue: Epilogue,
     work: impl Fn(&[f32], &mut [f32]) + Sync,
 ) {
-    debug_assert_eq!(PANEL_ROWS % tile_rows, 0);
+    debug_assert_eq!(panel_rows % tile_rows, 0);
     let rows = input.len() / in_features.max(1);
     if rows == 0 || out_features == 0 {
         return;
@@ -112,7 +114,7 @@ pub(super) fn par_rows(
         .zip(input.par_chunks(per_worker * in_features))
         .for_each(|(output, input)| {
             for (output, input) in
-                output.chunks_mut(PANEL_ROWS * out_features).zip(input.chunks(PANEL_ROWS * in_features))
+                output.chunks_mut(panel_rows * out_features).zip(input.chunks(panel_rows * in_features))
             {
                 work(input, output);
                 epilogue.apply(level, output);
@@ -164,7 +166,7 @@ mod tests {
     #[test]
     fn fused_activation_is_the_activation_after_the_product() -> Result<()> {
         let device = Device::Cpu;
-        let (inputs, outputs, rows) = (40, 70, 3 * PANEL_ROWS + 5);
+        let (inputs, outputs, rows) = (40, 70, 3 * PANEL_ROWS.max(super::super::packed::panel_rows()) + 5);
         let weight = Tensor::from_vec(values(outputs * inputs, 1), (outputs, inputs), &device)?;
         let bias = Tensor::from_vec(values(outputs, 2), outputs, &device)?;
         let x = Tensor::from_vec(values(rows * inputs, 3), (rows, inputs), &device)?;
