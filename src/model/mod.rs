@@ -255,7 +255,7 @@ impl Model {
             .map_err(|source| ModelError::Tokenizer { path: tokenizer_path.clone(), source })?;
         let files = weight_files(folder)?;
         let weights = weights::MappedWeights::open(&files)?;
-        let weights_sha256 = weights.sha256();
+        let hashing = weights.sha256_in_background();
         let device = candle::device_from_name(device)?;
         if dtype == Dtype::Int8 && !device.is_cpu() {
             return Err(ModelError::Int8NeedsCpu { device: self::candle::device_name(&device) });
@@ -266,6 +266,7 @@ impl Model {
             );
         }
         let backend = candle::load(folder, weights, &config_json, &config, &device, dtype)?;
+        let weights_sha256 = hashing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         // Sentence-transformers models declare the length they were trained with (256 for
         // all-MiniLM-L6-v2); their embeddings are only comparable at that truncation.
         let max_positions = match sentence_transformers_max_length(folder)? {

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use candle_core::safetensors::Load;
 use candle_core::{DType, Device, Shape, Tensor};
@@ -14,7 +15,8 @@ use super::ModelError;
 /// Mapped weight files and the file that holds each tensor.
 pub struct MappedWeights {
     paths: Vec<PathBuf>,
-    maps: Vec<memmap2::Mmap>,
+    /// Shared with the thread that hashes them while the model loads.
+    maps: Arc<[memmap2::Mmap]>,
     holder: HashMap<String, usize>,
 }
 
@@ -38,7 +40,7 @@ impl MappedWeights {
             }
             maps.push(map);
         }
-        Ok(Self { paths: files.to_vec(), maps, holder })
+        Ok(Self { paths: files.to_vec(), maps: maps.into(), holder })
     }
 
     /// The files, in order.
@@ -46,14 +48,12 @@ impl MappedWeights {
         &self.paths
     }
 
-    /// SHA-256 of the mapped bytes; the shards of one checkpoint hash as the digest of their
-    /// digests, in order.
-    pub fn sha256(&self) -> String {
-        let digests: Vec<String> = self.maps.iter().map(|map| crate::provenance::sha256_bytes(map)).collect();
-        match digests.as_slice() {
-            [one] => one.clone(),
-            many => crate::provenance::sha256_bytes(many.join("\n").as_bytes()),
-        }
+    /// SHA-256 of the mapped bytes (the shards of one checkpoint hash as the digest of their
+    /// digests, in order), computed on another thread: hashing is a third of a base-size
+    /// model's load time even with SHA-NI, and overlaps building the model from the same bytes.
+    pub fn sha256_in_background(&self) -> std::thread::JoinHandle<String> {
+        let maps = Arc::clone(&self.maps);
+        std::thread::spawn(move || digest(&maps))
     }
 
     fn load(&self, name: &str, device: &Device) -> candle_core::Result<Tensor> {
@@ -99,6 +99,14 @@ impl SimpleBackend for MappedWeights {
 /// Fails with [`ModelError::TruncatedWeights`] when a safetensors file is shorter than its
 /// header says (an interrupted download or copy), so the error names the file and the cause
 /// instead of a parse failure deep in the loader. Other damage is left to the loader.
+fn digest(maps: &[memmap2::Mmap]) -> String {
+    let digests: Vec<String> = maps.iter().map(|map| crate::provenance::sha256_bytes(map)).collect();
+    match digests.as_slice() {
+        [one] => one.clone(),
+        many => crate::provenance::sha256_bytes(many.join("\n").as_bytes()),
+    }
+}
+
 fn check_complete(bytes: &[u8], path: &Path) -> Result<(), ModelError> {
     let actual = bytes.len() as u64;
     let truncated = |expected| Err(ModelError::TruncatedWeights { path: path.to_owned(), expected, actual });
@@ -148,7 +156,7 @@ mod tests {
         // Another checkpoint renamed over the file after it was opened.
         let other = checkpoint(dir.path(), "other.safetensors", 2.0);
         std::fs::rename(&other, &path).unwrap();
-        assert_eq!(weights.sha256(), original);
+        assert_eq!(weights.sha256_in_background().join().unwrap(), original);
         let loaded = weights.get_unchecked("w", DType::F32, &Device::Cpu).unwrap();
         assert_eq!(loaded.flatten_all().unwrap().to_vec1::<f32>().unwrap(), [1.0; 6]);
         assert!(weights.contains_tensor("w") && !weights.contains_tensor("v"));
