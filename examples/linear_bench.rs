@@ -65,6 +65,11 @@ fn main() -> Result<()> {
     stance::tune_allocator();
     let args = Args::parse();
     let device = Device::Cpu;
+    // Numbers mean something only with the CPU they were taken on (see scripts/bench/cpu.sh).
+    let cpu = std::process::Command::new("bash").arg("scripts/bench/cpu.sh").output();
+    if let Ok(line) = cpu.as_ref().map(|out| String::from_utf8_lossy(&out.stdout)) {
+        print!("{line}");
+    }
     println!("| in → out | rows | f32 GFLOP/s | int8 GFLOP/s | int8 / f32 |\n|---|---|---|---|---|");
     for (inp, out) in [(768, 768), (768, 3072), (3072, 768)] {
         let tensors = HashMap::from([

@@ -4,7 +4,6 @@ import csv
 import datetime
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -172,15 +171,14 @@ def agreement(model):
     return {"forward": forward, "e2e": e2e}
 
 
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-
-
 def cpu():
-    """The CPU's model name and which of FLAGS it has (what decides our kernels and PyTorch's)."""
-    info = open("/proc/cpuinfo").read()
-    name = re.search(r"^model name\s*:\s*(.*)$", info, re.M)
-    flags = set(re.search(r"^flags\s*:\s*(.*)$", info, re.M).group(1).split()) if "flags" in info else set()
-    return (name.group(1).strip() if name else platform.machine()), [f for f in FLAGS if f in flags]
+    """The CPU's model name and which of the flags that choose kernels (ours and PyTorch's) it
+    has, as scripts/bench/cpu.sh prints them for every benchmark table."""
+    line = subprocess.run(["bash", os.path.join(ROOT, "scripts", "bench", "cpu.sh")], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    name, flags, _ = line.removeprefix("CPU: ").rsplit("; ", 2)
+    flags = flags.removeprefix("flags: ")
+    return name, [] if flags.startswith("none of") else flags.split()
 
 
 def ratio(a, b):
@@ -237,7 +235,7 @@ def write(results, sgemm, loads):
     loaded = max(l[0] for l in loads) > int(THREADS) + 1.0
     body = (
         f"### `scripts/bench/run.sh`, {datetime.date.today().isoformat()}\n\n"
-        f"{name}; flags: {', '.join(flags) or 'none of ' + ', '.join(FLAGS)}; {os.cpu_count()} cores, "
+        f"{name}; flags: {', '.join(flags) or 'none of those that choose kernels'}; {os.cpu_count()} cores, "
         f"{THREADS} threads per system. Command: `REPEATS={REPEATS} PAIRS={PAIRS} E2E_STATEMENTS={E2E} "
         f"MODELS=\"{' '.join(MODELS)}\" bash scripts/bench/run.sh`. Random-weight models of real size "
         "(BERT-base; DeBERTa-v3-base), batch 32, length-sorted; f32 unless a row says otherwise.\n\n"

@@ -14,6 +14,7 @@ bench=${CARGO_TARGET_DIR:-target}/release/examples/forward_bench
 work=.cache/bench/cpu-levels
 mkdir -p "$work"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+bash scripts/bench/cpu.sh
 printf '| model | level | f32 pairs/s | int8 pairs/s | int8 / f32 |\n|---|---|---|---|---|\n'
 for model in bert deberta; do
     tokens=$work/$model-$pairs.json

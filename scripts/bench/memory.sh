@@ -12,6 +12,7 @@ shift 2
 cargo build --release --bin stance
 work=.cache/bench/memory
 mkdir -p "$work"
+bash scripts/bench/cpu.sh
 printf '| statements × 3 targets | seconds | peak RSS MiB |\n|---|---|---|\n'
 for n in $sizes; do
     corpus=$work/corpus-$n.csv

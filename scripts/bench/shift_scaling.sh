@@ -16,6 +16,7 @@ work=.cache/bench/shift
 mkdir -p "$work"
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'); flags: $(grep -o -w -E 'avx2|avx512f|avx512_vnni|avx512_bf16|amx_bf16|amx_int8' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 echo
+bash scripts/bench/cpu.sh
 printf '| series | statements | stance shift | baseline | baseline / stance |\n|---|---|---|---|---|\n'
 seconds() { # binary, table; prints wall seconds or ">limit"
     local start end
