@@ -10,7 +10,7 @@ pub mod weights;
 
 use std::path::{Path, PathBuf};
 
-pub use backend::{Backend, TokenBatch};
+pub use backend::{Backend, CausalLm, Prefix, TokenBatch};
 pub use config::CommonConfig;
 pub use hub::HubId;
 pub use presets::Preset;
@@ -106,6 +106,12 @@ pub enum ModelError {
     NoClassifier { folder: PathBuf },
     #[error("a sequence of {len} tokens is longer than the model's limit of {max}; lower --max-length")]
     SequenceTooLong { len: usize, max: usize },
+    #[error(
+        "the model in {folder} is a decoder-only language model ({model_type}): score with --method llm"
+    )]
+    DecoderOnly { folder: PathBuf, model_type: String },
+    #[error("the model in {folder} is not a decoder-only language model (llama, qwen2, qwen3): --method llm needs one")]
+    NotDecoder { folder: PathBuf },
     #[error("malformed token batch: {reason}")]
     InvalidBatch { reason: String },
     #[error("unknown device `{name}` (expected `cpu`, `cuda` or `cuda:N`)")]

@@ -30,15 +30,27 @@ enum Product {
 
 /// Loads `weight` `(out, inp)` and `bias` under `vb`, packed or quantized for this CPU.
 pub fn linear(inp: usize, out: usize, vb: VarBuilder, dtype: Dtype) -> Result<Linear> {
-    let layer = candle_nn::linear(inp, out, vb)?;
-    let product = match (dtype, Kernel::for_tensor(layer.weight())) {
-        (Dtype::Int8, _) => Product::Int8(Int8Linear::quantize(layer.weight(), layer.bias())?),
-        (Dtype::F32, Some(kernel)) if kernel.beats_candle_matmul() => {
-            Product::Packed(PackedLinear::pack(layer.weight(), layer.bias(), kernel)?)
-        }
-        (Dtype::F32, _) => Product::Candle(layer),
-    };
-    Ok(Linear { product, activation: Activation::Identity })
+    Linear::new(candle_nn::linear(inp, out, vb)?, dtype)
+}
+
+/// [`linear`] for layers without a bias (decoder LLMs' projections).
+pub fn linear_no_bias(inp: usize, out: usize, vb: VarBuilder, dtype: Dtype) -> Result<Linear> {
+    Linear::new(candle_nn::linear_no_bias(inp, out, vb)?, dtype)
+}
+
+impl Linear {
+    /// `layer`'s weights packed or quantized for this CPU (a tied LM head reuses the
+    /// embedding matrix this way).
+    pub fn new(layer: candle_nn::Linear, dtype: Dtype) -> Result<Self> {
+        let product = match (dtype, Kernel::for_tensor(layer.weight())) {
+            (Dtype::Int8, _) => Product::Int8(Int8Linear::quantize(layer.weight(), layer.bias())?),
+            (Dtype::F32, Some(kernel)) if kernel.beats_candle_matmul() => {
+                Product::Packed(PackedLinear::pack(layer.weight(), layer.bias(), kernel)?)
+            }
+            (Dtype::F32, _) => Product::Candle(layer),
+        };
+        Ok(Self { product, activation: Activation::Identity })
+    }
 }
 
 /// A classification head's layer: f32 through a packed kernel on every CPU (the portable one

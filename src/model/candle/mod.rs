@@ -10,6 +10,7 @@ mod attention;
 pub mod bert;
 mod cpu;
 pub mod deberta_v2;
+pub mod decoder;
 pub mod distilbert;
 mod fused;
 pub mod int8;
@@ -33,10 +34,11 @@ use candle_core::{DType, Device, DeviceLocation, Tensor};
 use candle_nn::VarBuilder;
 use serde::Deserialize;
 
-use super::{Backend, CommonConfig, Dtype, ModelError, TokenBatch};
+use super::{Backend, CausalLm, CommonConfig, Dtype, ModelError, Prefix, TokenBatch};
 
 /// `model_type` values this backend loads.
-pub const SUPPORTED_MODEL_TYPES: &[&str] = &["bert", "deberta-v2", "distilbert", "roberta", "xlm-roberta"];
+pub const SUPPORTED_MODEL_TYPES: &[&str] =
+    &["bert", "deberta-v2", "distilbert", "llama", "qwen2", "qwen3", "roberta", "xlm-roberta"];
 
 /// A tensor every supported encoder has, used to find where the encoder sits in a checkpoint.
 const ENCODER_PROBE: &str = "embeddings.word_embeddings.weight";
@@ -115,6 +117,8 @@ enum Architecture {
     DistilBertClassifier(distilbert::DistilBertForSequenceClassification),
     DebertaV2(deberta_v2::DebertaV2Model),
     DebertaV2Classifier(deberta_v2::DebertaV2ForSequenceClassification),
+    /// A decoder-only language model (`--method llm` only).
+    Decoder(decoder::DecoderModel),
 }
 
 /// A batch on the device: `(batch, seq)` `u32` tensors.
@@ -135,6 +139,8 @@ impl Architecture {
             Self::DistilBertClassifier(m) => m.model().forward(&x.input_ids, &x.attention_mask),
             Self::DebertaV2(m) => m.forward(&x.input_ids, &x.type_ids, &x.attention_mask),
             Self::DebertaV2Classifier(m) => m.model().forward(&x.input_ids, &x.type_ids, &x.attention_mask),
+            // `CandleBackend::embeddings` refuses decoders before asking.
+            Self::Decoder(_) => candle_core::bail!("a decoder-only model has no encoder states"),
         }
     }
 
@@ -145,7 +151,11 @@ impl Architecture {
             Self::RobertaClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
             Self::DistilBertClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
             Self::DebertaV2Classifier(m) => Some(m.forward(&x.input_ids, &x.type_ids, &x.attention_mask)),
-            Self::Bert(_) | Self::Roberta(_) | Self::DistilBert(_) | Self::DebertaV2(_) => None,
+            Self::Bert(_)
+            | Self::Roberta(_)
+            | Self::DistilBert(_)
+            | Self::DebertaV2(_)
+            | Self::Decoder(_) => None,
         }
     }
 }
@@ -223,6 +233,8 @@ const SIZE_FIELDS: &[(&str, u64)] = &[
     ("hidden_dim", 1 << 18),
     ("max_position_embeddings", 1 << 20),
     ("attention_head_size", 1 << 16),
+    ("num_key_value_heads", 1024),
+    ("head_dim", 1 << 16),
 ];
 
 /// Refuses size fields that are not whole numbers in range, and a hidden size the heads do not
@@ -244,7 +256,8 @@ fn check_sizes(config: &serde_json::Value) -> Result<(), serde_json::Error> {
         else {
             continue;
         };
-        if config.get("attention_head_size").is_none() && h % n != 0 {
+        let explicit_head_size = config.get("attention_head_size").or_else(|| config.get("head_dim"));
+        if explicit_head_size.is_none() && h % n != 0 {
             return Err(serde_json::Error::custom(format!(
                 "`{hidden}` {h} is not a multiple of `{heads}` {n}"
             )));
@@ -326,6 +339,16 @@ pub fn load(
             };
             (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
         }
+        "llama" | "qwen2" | "qwen3" => {
+            let family = decoder::Family::from_model_type(&common.model_type).expect("matched above");
+            let config = decoder::Config {
+                dtype,
+                ..decoder::Config::from_json(config_json, family).map_err(config_error)?
+            };
+            let model =
+                decoder::DecoderModel::load(root, &config).map_err(|e| checkpoint.weights_error(e))?;
+            (Architecture::Decoder(model), config.max_position_embeddings)
+        }
         other => {
             return Err(ModelError::UnsupportedArchitecture {
                 model_type: other.to_owned(),
@@ -377,7 +400,20 @@ impl CandleBackend {
                 | Architecture::Roberta(_)
                 | Architecture::DistilBert(_)
                 | Architecture::DebertaV2(_)
+                | Architecture::Decoder(_)
         )
+    }
+
+    fn decoder(&self) -> Option<&decoder::DecoderModel> {
+        match &self.architecture {
+            Architecture::Decoder(model) => Some(model),
+            _ => None,
+        }
+    }
+
+    fn decoder_only(&self) -> ModelError {
+        let model_type = self.decoder().map_or("", |m| m.config().family.as_str()).to_owned();
+        ModelError::DecoderOnly { folder: self.folder.clone(), model_type }
     }
 
     /// Checks the batch's shape and moves it to the device; `None` for an empty batch.
@@ -425,6 +461,9 @@ impl Backend for CandleBackend {
     }
 
     fn logits(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, ModelError> {
+        if self.decoder().is_some() {
+            return Err(self.decoder_only());
+        }
         if !self.has_classifier() {
             return Err(ModelError::NoClassifier { folder: self.folder.clone() });
         }
@@ -440,6 +479,9 @@ impl Backend for CandleBackend {
     }
 
     fn embeddings(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, ModelError> {
+        if self.decoder().is_some() {
+            return Err(self.decoder_only());
+        }
         let Some(inputs) = self.inputs(batch)? else {
             return Ok(Vec::new());
         };
@@ -457,6 +499,56 @@ impl Backend for CandleBackend {
 
     fn dtype(&self) -> String {
         self.dtype.as_str().to_owned()
+    }
+
+    fn causal_lm(&self) -> Option<&dyn CausalLm> {
+        self.decoder().map(|_| self as &dyn CausalLm)
+    }
+}
+
+impl CausalLm for CandleBackend {
+    fn prefill(&self, ids: &[u32]) -> Result<Prefix, ModelError> {
+        let model = self.decoder().ok_or_else(|| ModelError::NotDecoder { folder: self.folder.clone() })?;
+        let cache = model.prefill(ids).map_err(ModelError::Inference)?;
+        Ok(Prefix::new(cache.len(), Box::new(cache)))
+    }
+
+    fn next_token_logits(
+        &self,
+        prefix: Option<&Prefix>,
+        rows: &[&[u32]],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let model = self.decoder().ok_or_else(|| ModelError::NotDecoder { folder: self.folder.clone() })?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cache = match prefix {
+            Some(prefix) => {
+                Some(prefix.state::<decoder::KvCache>().ok_or_else(|| ModelError::InvalidBatch {
+                    reason: "the prefix state was not made by this backend".to_owned(),
+                })?)
+            }
+            None => None,
+        };
+        let seq_len = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        if rows.iter().any(|r| r.is_empty()) {
+            return Err(ModelError::InvalidBatch { reason: "a row has no tokens".to_owned() });
+        }
+        let total = seq_len + cache.map_or(0, |c| c.len());
+        if total > self.max_sequence_length {
+            return Err(ModelError::SequenceTooLong { len: total, max: self.max_sequence_length });
+        }
+        // Right padding: the pad tokens come after each row's last real token, which the causal
+        // mask keeps them from influencing.
+        let mut ids = vec![0u32; rows.len() * seq_len];
+        for (row, tokens) in ids.chunks_mut(seq_len).zip(rows) {
+            row[..tokens.len()].copy_from_slice(tokens);
+        }
+        let last: Vec<u32> = rows.iter().map(|r| r.len() as u32 - 1).collect();
+        let logits = Tensor::from_vec(ids, (rows.len(), seq_len), &self.device)
+            .and_then(|ids| model.next_token_logits(&ids, cache, &last))
+            .map_err(ModelError::Inference)?;
+        logits.to_vec2().map_err(ModelError::Inference)
     }
 }
 
