@@ -74,7 +74,7 @@ pub struct InferenceArgs {
     /// Inference device: cpu, or cuda:N in a CUDA build.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Linear layers in f32, or int8 (CPU only; faster, approximate: see the README).
+    /// Linear layers in f32, int8 (CPU only) or q8_0 (LLMs); faster, approximate: see the README.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
     /// Worker threads, 1 to 1024 (default: all cores).

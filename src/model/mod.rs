@@ -217,6 +217,11 @@ pub enum Dtype {
     /// CPU only: encoder linear layers in int8, quantized at load per output channel, inputs
     /// per token. Embeddings, layer norms, attention and the heads stay f32.
     Int8,
+    /// candle's GGML q8_0 (blocks of 32 weights with one scale), quantized at load: the linear
+    /// layers, an LLM's head included; meant for decoder LLMs, whose weights dominate memory.
+    #[serde(rename = "q8_0")]
+    #[value(name = "q8_0")]
+    Q8_0,
 }
 
 impl Dtype {
@@ -228,6 +233,7 @@ impl Dtype {
         match self {
             Self::F32 => "f32",
             Self::Int8 => "int8",
+            Self::Q8_0 => "q8_0",
         }
     }
 }
