@@ -176,7 +176,7 @@ pub fn score_run(
     let keys = CacheKeys::new(&context, &job.targets);
     let layout =
         RunLayout { statements: texts.len(), targets: job.targets.targets.len(), part_size: run.part_size };
-    let mut config = run_config(job, &provenance, &context, &model, layout);
+    let mut config = run_config(job, &provenance, &context, &model, layout, llm_setup.as_ref());
     if let Some(choice) = &run.shard {
         // What `stance merge` checks the shards share, and names the differences of.
         provenance.set("configuration.sha256", config.sha256());
@@ -555,6 +555,7 @@ fn run_config(
     context: &ScoringContext,
     model: &Model,
     layout: RunLayout,
+    llm_setup: Option<&llm::Setup>,
 ) -> RunConfig {
     let mut config = RunConfig::default();
     config.set_flattened("scoring", context);
@@ -581,6 +582,13 @@ fn run_config(
     config.set("part_size", layout.part_size);
     config.set("device", model.backend.device());
     config.set("dtype", model.backend.dtype());
+    // The LLM's questions: parts scored with another prompt or chat template are not reused.
+    if let Some(setup) = llm_setup {
+        for (i, prompt) in setup.prompts.iter().enumerate() {
+            config.set(&format!("target.{i}.prompt"), prompt);
+        }
+        config.set("llm.chat_template.sha256", &setup.template.sha256);
+    }
     // Only when on, so that runs from before the filter existed still resume.
     if job.relevance_filter {
         config.set("relevance_filter", true);
