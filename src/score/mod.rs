@@ -80,7 +80,7 @@ pub struct ScoreOptions {
     /// Embedding only: a head trained by `stance train` replaces the prototypes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<PathBuf>,
-    /// Numbers of the encoder's linear layers: f32, or int8 (CPU; faster, approximate).
+    /// Numbers of the linear layers: f32, int8 (CPU) or q8_0; faster, approximate.
     #[serde(default)]
     pub dtype: Dtype,
     /// LLM only: a Jinja chat template replacing the model's `tokenizer_config.json` one.

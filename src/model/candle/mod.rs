@@ -339,23 +339,24 @@ pub fn load(
             };
             (model.map_err(|e| checkpoint.weights_error(e))?, config.max_position_embeddings)
         }
-        "llama" | "qwen2" | "qwen3" => {
-            let family = decoder::Family::from_model_type(&common.model_type).expect("matched above");
-            let config = decoder::Config {
-                dtype,
-                ..decoder::Config::from_json(config_json, family).map_err(config_error)?
-            };
-            let model =
-                decoder::DecoderModel::load(root, &config).map_err(|e| checkpoint.weights_error(e))?;
-            (Architecture::Decoder(model), config.max_position_embeddings)
-        }
-        other => {
-            return Err(ModelError::UnsupportedArchitecture {
-                model_type: other.to_owned(),
-                path: config_path,
-                supported: SUPPORTED_MODEL_TYPES.join(", "),
-            })
-        }
+        other => match decoder::Family::from_model_type(other) {
+            Some(family) => {
+                let config = decoder::Config {
+                    dtype,
+                    ..decoder::Config::from_json(config_json, family).map_err(config_error)?
+                };
+                let model =
+                    decoder::DecoderModel::load(root, &config).map_err(|e| checkpoint.weights_error(e))?;
+                (Architecture::Decoder(model), config.max_position_embeddings)
+            }
+            None => {
+                return Err(ModelError::UnsupportedArchitecture {
+                    model_type: other.to_owned(),
+                    path: config_path,
+                    supported: SUPPORTED_MODEL_TYPES.join(", "),
+                })
+            }
+        },
     };
     Ok(CandleBackend {
         architecture,
