@@ -351,3 +351,41 @@ fn quantized_probabilities_stay_close_to_f32() {
         }
     }
 }
+
+/// Parts (the checkpoint files) keep `label_mass`, and pairs the relevance filter skips have none.
+/// (Unlike the encoder methods, LLM scores depend on the batch at f32 rounding level: the shared
+/// prefix and the padding follow the statements scored together.)
+#[test]
+fn parts_keep_label_mass_and_filtered_pairs_have_none() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "corpus.csv", CORPUS);
+    write(
+        dir.path(),
+        "targets.toml",
+        "[[target]]\nname = \"peace negotiations\"\nkeywords = [\"peace\", \"talks\"]\n",
+    );
+    let model = fixture_model_dir("llama");
+    let model = model.to_str().unwrap();
+    let args = ["score", "corpus.csv", "--targets", "targets.toml", "--model", model, "--no-cache"];
+    let mass = |extra: &[&str], out: &str| -> Vec<Option<f64>> {
+        let run = stance(dir.path(), &[&args[..], extra, &["--out", out]].concat());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let (table, _) = stance::corpus::read_table(&dir.path().join(out)).unwrap();
+        table.column("label_mass").unwrap().f64().unwrap().iter().collect()
+    };
+    let whole = mass(&[], "whole.parquet");
+    let close = |got: Option<f64>, want: Option<f64>| {
+        let (got, want) = (got.unwrap(), want.unwrap());
+        assert!((got - want).abs() <= 1e-5 * want, "{got} vs {want}");
+    };
+    // One statement per part: its own shared prefix and batch, so f32 sums in another order.
+    for (part, all) in mass(&["--part-size", "1"], "parts.parquet").into_iter().zip(whole.clone()) {
+        close(part, all);
+    }
+    let filtered = mass(&["--relevance-filter"], "filtered.parquet");
+    // Statement c never mentions peace or talks.
+    assert_eq!(filtered[2], None);
+    for i in [0, 1, 3] {
+        close(filtered[i], whole[i]);
+    }
+}
