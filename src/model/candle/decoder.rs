@@ -551,6 +551,79 @@ mod tests {
         }
     }
 
+    /// A two-layer model of `family` with deterministic weights; `head_dim` 8 where
+    /// hidden / heads is 4 (qwen3's explicit head size). `qk_scale` multiplies the query and key
+    /// projections.
+    fn tiny(family: Family, qk_scale: f32) -> Result<DecoderModel> {
+        let mut config = config(serde_json::json!({
+            "vocab_size": 40, "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 2,
+            "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "tie_word_embeddings": true
+        }))
+        .unwrap();
+        config.family = family;
+        let device = Device::Cpu;
+        let mut tensors = std::collections::HashMap::new();
+        let mut seed = 0;
+        let mut add = |name: String, shape: &[usize], scale: f32, centre: f32| {
+            seed += 1;
+            let n = shape.iter().product();
+            let values: Vec<f32> =
+                super::super::test_values(n, seed, scale).iter().map(|v| v + centre).collect();
+            tensors.insert(name, Tensor::from_vec(values, shape, &device).unwrap());
+        };
+        add("model.embed_tokens.weight".into(), &[40, 16], 1.0, 0.0);
+        add("model.norm.weight".into(), &[16], 0.2, 1.0);
+        for layer in 0..2 {
+            let p = format!("model.layers.{layer}");
+            for (name, shape) in [
+                ("self_attn.q_proj", [32, 16]),
+                ("self_attn.k_proj", [16, 16]),
+                ("self_attn.v_proj", [16, 16]),
+                ("self_attn.o_proj", [16, 32]),
+                ("mlp.gate_proj", [24, 16]),
+                ("mlp.up_proj", [24, 16]),
+                ("mlp.down_proj", [16, 24]),
+            ] {
+                let scale =
+                    if name.ends_with("q_proj") || name.ends_with("k_proj") { 0.3 * qk_scale } else { 0.3 };
+                add(format!("{p}.{name}.weight"), &shape, scale, 0.0);
+            }
+            for name in ["self_attn.q_norm", "self_attn.k_norm"] {
+                add(format!("{p}.{name}.weight"), &[8], 0.2, 1.0);
+            }
+            for name in ["input_layernorm", "post_attention_layernorm"] {
+                add(format!("{p}.{name}.weight"), &[16], 0.2, 1.0);
+            }
+        }
+        DecoderModel::load(VarBuilder::from_tensors(tensors, DType::F32, &device), &config)
+    }
+
+    fn logits(model: &DecoderModel, ids: &[u32], prefix: usize) -> Result<Vec<f32>> {
+        let device = Device::Cpu;
+        let cache = (prefix > 0).then(|| model.prefill(&ids[..prefix])).transpose()?;
+        let rest = Tensor::from_slice(&ids[prefix..], (1, ids.len() - prefix), &device)?;
+        model
+            .next_token_logits(&rest, cache.as_ref(), &[(ids.len() - prefix - 1) as u32])?
+            .flatten_all()?
+            .to_vec1()
+    }
+
+    /// qwen3 normalises each head's queries and keys: scaling their projections changes nothing,
+    /// where llama's attention (no such norm) changes. The prefix cache agrees with the whole run.
+    #[test]
+    fn qwen3_query_key_norms_and_explicit_head_dim() -> Result<()> {
+        let ids = [3u32, 17, 5, 29, 11, 2, 38];
+        let difference =
+            |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+        let qwen3 = logits(&tiny(Family::Qwen3, 1.0)?, &ids, 0)?;
+        assert!(difference(&qwen3, &logits(&tiny(Family::Qwen3, 5.0)?, &ids, 0)?) < 1e-4);
+        assert!(difference(&qwen3, &logits(&tiny(Family::Qwen3, 1.0)?, &ids, 4)?) < 1e-5);
+        let llama = logits(&tiny(Family::Llama, 1.0)?, &ids, 0)?;
+        assert!(difference(&llama, &logits(&tiny(Family::Llama, 5.0)?, &ids, 0)?) > 1e-2);
+        assert!(difference(&qwen3, &llama) > 1e-2);
+        Ok(())
+    }
+
     #[test]
     fn causal_mask_sees_the_past_and_earlier_rows() -> Result<()> {
         let mask = causal_mask(2, 3, &Device::Cpu)?.to_vec2::<f32>()?;
