@@ -384,7 +384,7 @@ fn decode(record: &[u8]) -> Option<(CacheKey, StanceScore)> {
         && probs.iter().all(|p| p.is_finite() && (0.0..=1.0).contains(p))
         && (probs.iter().map(|&p| f64::from(p)).sum::<f64>() - 1.0).abs() <= PROBABILITY_SUM_TOLERANCE;
     let key = CacheKey(record[4..36].try_into().expect("32 bytes"));
-    valid.then_some((key, StanceScore { probs, truncated, n_chunks }))
+    valid.then_some((key, StanceScore { probs, truncated, n_chunks, label_mass: None }))
 }
 
 /// Calls `each` for every valid record in order; returns the number of damaged stretches
@@ -422,6 +422,7 @@ mod tests {
             probs: [a, 0.5 - a / 2.0, 0.5 - a / 2.0],
             truncated: seed.is_multiple_of(2),
             n_chunks: 1 + seed % 3,
+            label_mass: None,
         }
     }
 
@@ -439,10 +440,12 @@ mod tests {
     fn checksummed_records_with_impossible_values_are_refused() {
         let impossible = [[1.0, 1.0, 0.0], [0.5, 0.5, 0.1], [0.3, 0.3, 0.3], [0.0, 0.0, 0.0]];
         for probs in impossible {
-            let record = encode(&key(1), &StanceScore { probs, truncated: false, n_chunks: 1 });
+            let record =
+                encode(&key(1), &StanceScore { probs, truncated: false, n_chunks: 1, label_mass: None });
             assert_eq!(decode(&record), None, "{probs:?}");
         }
-        let close = StanceScore { probs: [0.2, 0.3, 0.500_004], truncated: false, n_chunks: 1 };
+        let close =
+            StanceScore { probs: [0.2, 0.3, 0.500_004], truncated: false, n_chunks: 1, label_mass: None };
         assert_eq!(decode(&encode(&key(1), &close)), Some((key(1), close)));
     }
 

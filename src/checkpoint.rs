@@ -395,6 +395,7 @@ impl RunDir {
                 Column::new("p_none".into(), probs(2)),
                 Column::new("truncated".into(), scores.iter().map(|s| s.truncated).collect::<Vec<_>>()),
                 Column::new("n_chunks".into(), scores.iter().map(|s| s.n_chunks).collect::<Vec<_>>()),
+                Column::new("label_mass".into(), scores.iter().map(|s| s.label_mass).collect::<Vec<_>>()),
             ],
         )
         .expect("part columns have equal lengths");
@@ -577,6 +578,11 @@ fn scores_from_frame(frame: &DataFrame) -> PolarsResult<Vec<StanceScore>> {
     let (favor, against, none) = (f32s("p_favor")?, f32s("p_against")?, f32s("p_none")?);
     let truncated = frame.column("truncated")?.bool()?.clone();
     let n_chunks = frame.column("n_chunks")?.u32()?.clone();
+    // Parts written before `label_mass` existed have no such column.
+    let label_mass = match frame.column("label_mass") {
+        Ok(column) => Some(column.f32()?.clone()),
+        Err(_) => None,
+    };
     let mut scores = Vec::with_capacity(frame.height());
     for i in 0..frame.height() {
         let value = |v: Option<f32>| v.ok_or_else(|| polars_err!(ComputeError: "null score in row {i}"));
@@ -584,6 +590,7 @@ fn scores_from_frame(frame: &DataFrame) -> PolarsResult<Vec<StanceScore>> {
             probs: [value(favor.get(i))?, value(against.get(i))?, value(none.get(i))?],
             truncated: truncated.get(i).ok_or_else(|| polars_err!(ComputeError: "null flag in row {i}"))?,
             n_chunks: n_chunks.get(i).ok_or_else(|| polars_err!(ComputeError: "null count in row {i}"))?,
+            label_mass: label_mass.as_ref().and_then(|m| m.get(i)),
         });
     }
     Ok(scores)
@@ -598,6 +605,9 @@ fn digest(scores: &[StanceScore]) -> String {
         }
         hasher.update(score.n_chunks.to_le_bytes());
         hasher.update([u8::from(score.truncated)]);
+        if let Some(mass) = score.label_mass {
+            hasher.update(mass.to_le_bytes());
+        }
     }
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -652,7 +662,12 @@ mod tests {
         (0..n)
             .map(|i| {
                 let a = (i as f32 * 0.013 + seed).fract() * 0.5;
-                StanceScore { probs: [a, 0.6 - a, 0.4], truncated: i % 3 == 0, n_chunks: 1 + (i % 2) as u32 }
+                StanceScore {
+                    probs: [a, 0.6 - a, 0.4],
+                    truncated: i % 3 == 0,
+                    n_chunks: 1 + (i % 2) as u32,
+                    label_mass: (i % 4 == 1).then_some(0.25 * a),
+                }
             })
             .collect()
     }

@@ -233,7 +233,7 @@ struct ScoreArgs {
     /// Sequences per forward pass.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Tokens per model input (default: the model's limit, at most 512).
+    /// Tokens per model input (default: the model's limit, at most 512; LLM prompts: 2048).
     #[arg(long)]
     max_length: Option<usize>,
     /// Long statements: keep the beginning, or score overlapping windows.
@@ -251,12 +251,15 @@ struct ScoreArgs {
     /// Embedding method: a stance head trained by `stance train` instead of prototypes.
     #[arg(long, value_name = "FILE")]
     head: Option<PathBuf>,
+    /// LLM method: a Jinja chat template instead of the model's (tokenizer_config.json).
+    #[arg(long, value_name = "FILE")]
+    chat_template: Option<PathBuf>,
     #[command(flatten)]
     columns: ColumnArgs,
     /// Inference device: cpu, or cuda:N in a CUDA build.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Linear layers in f32, or int8 (CPU only; faster, approximate: see the README).
+    /// Linear layers in f32, int8 (CPU only) or q8_0 (LLMs); faster, approximate: see the README.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
     /// Worker threads, 1 to 1024 (default: all cores).
@@ -644,6 +647,7 @@ fn score(args: ScoreArgs, command_line: &[String], reporter: &Bars) -> Result<()
             temperature: args.temperature,
             head: args.head.clone(),
             dtype: args.dtype,
+            chat_template: args.chat_template.clone(),
         },
         relevance_filter: args.relevance_filter,
     };

@@ -62,7 +62,7 @@ pub struct InferenceArgs {
     /// Sequences per forward pass.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Tokens per model input (default: the model's limit, at most 512).
+    /// Tokens per model input (default: the model's limit, at most 512; LLM prompts: 2048).
     #[arg(long)]
     max_length: Option<usize>,
     /// Long statements: keep the beginning, or average overlapping windows.
@@ -74,7 +74,7 @@ pub struct InferenceArgs {
     /// Inference device: cpu, or cuda:N in a CUDA build.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Linear layers in f32, or int8 (CPU only; faster, approximate: see the README).
+    /// Linear layers in f32, int8 (CPU only) or q8_0 (LLMs); faster, approximate: see the README.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
     /// Worker threads, 1 to 1024 (default: all cores).
@@ -116,6 +116,9 @@ pub struct EvalArgs {
     /// Embedding method: similarity temperature.
     #[arg(long, default_value_t = 0.05)]
     temperature: f32,
+    /// LLM method: a Jinja chat template instead of the model's (tokenizer_config.json).
+    #[arg(long, value_name = "FILE")]
+    chat_template: Option<PathBuf>,
     /// Hypotheses per target (TOML, as for `stance score`); other targets are left out.
     #[arg(long, value_name = "FILE", conflicts_with = "target")]
     targets: Option<PathBuf>,
@@ -226,6 +229,7 @@ pub fn eval(args: &EvalArgs, command_line: &[String], reporter: &Bars) -> Result
             ("--head", args.head.is_some()),
             ("--per-hypothesis", args.per_hypothesis),
             ("--model-label-map", args.model_label_map.is_some()),
+            ("--chat-template", args.chat_template.is_some()),
         ];
         if let Some((flag, _)) = model_only.iter().find(|(_, given)| *given) {
             bail!("{flag} needs --model: it says how the model scores the gold set");
@@ -254,6 +258,7 @@ pub fn eval(args: &EvalArgs, command_line: &[String], reporter: &Bars) -> Result
             temperature: args.temperature,
             head: args.head.clone(),
             dtype: args.inference.dtype,
+            chat_template: args.chat_template.clone(),
         },
         targets,
         options: EvalOptions {

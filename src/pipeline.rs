@@ -14,8 +14,10 @@ use crate::corpus::{load_table, parse_dates_at, read_corpus, CorpusOptions, Tabl
 use crate::model::{self, Model};
 use crate::progress::Reporter;
 use crate::provenance::{sha256_file, Provenance};
+use crate::score::llm::{self, MassSummary};
 use crate::score::{
-    head, max_length_for, score_pairs, table::scores_frame, ScoreError, ScoreOptions, ScoreRun, StanceScore,
+    head, max_length_for, score_pairs, table::scores_frame, Method, ScoreError, ScoreOptions, ScoreRun,
+    StanceScore,
 };
 use crate::shard::ShardChoice;
 use crate::targets::TargetSet;
@@ -162,6 +164,8 @@ pub fn score_run(
     // The corpus reader guarantees non-empty text in every row.
     let texts: Vec<&str> = text.iter().map(|t| t.unwrap_or_default()).collect();
     let method = job.options.check(&model)?;
+    let llm_setup =
+        if method == Method::Llm { Some(llm::Setup::new(&model, &job.options, &job.targets)?) } else { None };
     let max_length = max_length_for(&model, &job.options);
     let head_sha256 = match &job.options.head {
         Some(path) => Some(sha256_file(path).map_err(|source| Error::Io { path: path.clone(), source })?),
@@ -172,7 +176,7 @@ pub fn score_run(
     let keys = CacheKeys::new(&context, &job.targets);
     let layout =
         RunLayout { statements: texts.len(), targets: job.targets.targets.len(), part_size: run.part_size };
-    let mut config = run_config(job, &provenance, &context, &model, layout);
+    let mut config = run_config(job, &provenance, &context, &model, layout, llm_setup.as_ref());
     if let Some(choice) = &run.shard {
         // What `stance merge` checks the shards share, and names the differences of.
         provenance.set("configuration.sha256", config.sha256());
@@ -202,9 +206,11 @@ pub fn score_run(
     };
     let first_part = stats.resumed_parts;
 
+    // The cache's records hold no label_mass, which every LLM row must carry.
     let mut cache = run
         .cache_dir
         .as_deref()
+        .filter(|_| method != Method::Llm)
         .and_then(|dir| ScoreCache::open(dir).map_err(|e| cache_trouble(reporter, &e.into())).ok());
     let mut known = Known::default();
     if let Some(disk) = &cache {
@@ -305,10 +311,16 @@ pub fn score_run(
     provenance.set("run.resumed_parts", stats.resumed_parts);
     match (&cache, &run.cache_dir) {
         (Some(disk), _) => provenance.set("cache", disk.root().display()),
+        (None, Some(_)) if method == Method::Llm => {
+            provenance.set("cache", "off (not used with --method llm)")
+        }
         (None, Some(_)) => provenance.set("cache", "unavailable"),
         (None, None) => provenance.set("cache", "off"),
     }
     provenance.set("cache.hits", stats.cached_pairs);
+    if let Some(setup) = &llm_setup {
+        record_llm(&mut provenance, setup, &score_run, reporter);
+    }
     provenance.set("relevance_filter", job.relevance_filter);
     if job.relevance_filter {
         provenance.set("relevance.filtered_pairs", stats.filtered_pairs);
@@ -321,6 +333,34 @@ pub fn score_run(
         dir.remove()?;
     }
     Ok(ScoredTable { frame, provenance, run: score_run, stats })
+}
+
+/// What an LLM run used (prompts, chat template) and how much of the model's answers the labels
+/// covered: into the provenance, and the label mass into the run's summary (with a warning when
+/// the median is low).
+fn record_llm(provenance: &mut Provenance, setup: &llm::Setup, run: &ScoreRun, reporter: &dyn Reporter) {
+    provenance.set_json("llm.prompts", &setup.prompts);
+    provenance.set_json("llm.labels", &crate::targets::Stance::ALL.map(|s| s.as_str()));
+    provenance.set("llm.chat_template.source", &setup.template.origin);
+    provenance.set("llm.chat_template.sha256", &setup.template.sha256);
+    let masses: Vec<f32> = run.scores.iter().filter_map(|s| s.label_mass).collect();
+    let Some(summary) = MassSummary::of(&masses) else { return };
+    provenance.set_json(
+        "llm.label_mass",
+        &serde_json::json!({
+            "min": summary.min, "p10": summary.p10, "median": summary.median, "p90": summary.p90, "max": summary.max
+        }),
+    );
+    reporter.note(&summary.to_string());
+    if summary.is_low() {
+        reporter.note(&format!(
+            "warning: the median label mass is {:.3} (under {}): the model mostly answers with other tokens than \
+             favor/against/none, so its stance probabilities rest on a small part of its answer; check the prompt \
+             and chat template",
+            summary.median,
+            llm::LOW_LABEL_MASS
+        ));
+    }
 }
 
 /// Scores known so far: from the cache as it was at the start, and this run's own.
@@ -515,6 +555,7 @@ fn run_config(
     context: &ScoringContext,
     model: &Model,
     layout: RunLayout,
+    llm_setup: Option<&llm::Setup>,
 ) -> RunConfig {
     let mut config = RunConfig::default();
     config.set_flattened("scoring", context);
@@ -541,6 +582,13 @@ fn run_config(
     config.set("part_size", layout.part_size);
     config.set("device", model.backend.device());
     config.set("dtype", model.backend.dtype());
+    // The LLM's questions: parts scored with another prompt or chat template are not reused.
+    if let Some(setup) = llm_setup {
+        for (i, prompt) in setup.prompts.iter().enumerate() {
+            config.set(&format!("target.{i}.prompt"), prompt);
+        }
+        config.set("llm.chat_template.sha256", &setup.template.sha256);
+    }
     // Only when on, so that runs from before the filter existed still resume.
     if job.relevance_filter {
         config.set("relevance_filter", true);

@@ -41,6 +41,15 @@ impl std::fmt::Display for Stance {
     }
 }
 
+/// The built-in user message of `--method llm` (see [`TargetSet::prompt`]): names the target and
+/// the three stances and asks for one word. The statement comes last, so the prompts of one
+/// target share everything before it (computed once per target).
+pub const DEFAULT_PROMPT: &str = "What is the stance of the following statement toward {target}? \
+                                  Answer with one word: favor, against or none.\n\nStatement: {statement}";
+
+/// The placeholder of the statement in an LLM prompt.
+pub const STATEMENT_PLACEHOLDER: &str = "{statement}";
+
 /// Hypothesis templates; `{target}` is replaced by the target's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +57,10 @@ pub struct Templates {
     pub favor: String,
     pub against: String,
     pub none: String,
+    /// `--method llm`: the user message for every target without its own (`{target}`,
+    /// `{statement}`); `None` uses [`DEFAULT_PROMPT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
 }
 
 impl Default for Templates {
@@ -56,6 +69,7 @@ impl Default for Templates {
             favor: "The author of this text supports {target}.".into(),
             against: "The author of this text opposes {target}.".into(),
             none: "The author of this text is neutral towards {target}.".into(),
+            prompt: None,
         }
     }
 }
@@ -80,6 +94,9 @@ pub struct Target {
     /// Words or phrases that mention the target, for `--relevance-filter`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
+    /// `--method llm`: this target's own user message, overriding the file's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
 }
 
 impl Target {
@@ -136,6 +153,8 @@ pub enum TargetsError {
     EmptyHypothesis { origin: String, name: String, stance: Stance },
     #[error("{origin}: target `{name}` has an empty keyword")]
     EmptyKeyword { origin: String, name: String },
+    #[error("{origin}: the LLM prompt {field} must contain `{{statement}}` exactly once (got {prompt:?})")]
+    PromptPlaceholder { origin: String, field: String, prompt: String },
     #[error(
         "--relevance-filter needs keywords for every target; `{name}` has none \
          (add `keywords = [\"…\"]` to its [[target]] table in a targets file)"
@@ -158,6 +177,7 @@ struct PartialTemplates {
     favor: Option<String>,
     against: Option<String>,
     none: Option<String>,
+    prompt: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,6 +189,7 @@ struct TargetEntry {
     none: Option<String>,
     #[serde(default)]
     keywords: Vec<String>,
+    prompt: Option<String>,
 }
 
 impl TargetSet {
@@ -182,6 +203,7 @@ impl TargetSet {
                 against: None,
                 none: None,
                 keywords: Vec::new(),
+                prompt: None,
             })
             .collect();
         Self::build("--target", templates, entries, true)
@@ -216,6 +238,7 @@ impl TargetSet {
             favor: partial.favor.unwrap_or(defaults.favor),
             against: partial.against.unwrap_or(defaults.against),
             none: partial.none.unwrap_or(defaults.none),
+            prompt: partial.prompt,
         };
         Self::build(&path.display().to_string(), templates, file.targets, targets_required)
     }
@@ -236,6 +259,7 @@ impl TargetSet {
                 });
             }
         }
+        check_prompt(origin, "`[templates] prompt`", templates.prompt.as_deref())?;
         if entries.is_empty() && targets_required {
             return Err(TargetsError::NoTargets { origin: origin.to_owned() });
         }
@@ -251,6 +275,7 @@ impl TargetSet {
             let fill = |stance: Stance, own: Option<String>| {
                 own.unwrap_or_else(|| templates.get(stance).replace("{target}", &name))
             };
+            check_prompt(origin, &format!("of target `{name}`"), entry.prompt.as_deref())?;
             if entry.keywords.iter().any(|k| k.trim().is_empty()) {
                 return Err(TargetsError::EmptyKeyword { origin: origin.to_owned(), name });
             }
@@ -260,6 +285,7 @@ impl TargetSet {
                 none: fill(Stance::None, entry.none),
                 name,
                 keywords: entry.keywords.iter().map(|k| k.trim().to_owned()).collect(),
+                prompt: entry.prompt,
             };
             // Found by fuzzing: an empty override would be scored as a hypothesis.
             if let Some(stance) = Stance::ALL.into_iter().find(|&s| target.hypothesis(s).trim().is_empty()) {
@@ -274,12 +300,34 @@ impl TargetSet {
         Ok(Self { templates, targets })
     }
 
+    /// The user message `--method llm` asks about target `index` with: its own prompt, else the
+    /// file's `[templates] prompt`, else [`DEFAULT_PROMPT`].
+    pub fn prompt(&self, index: usize) -> &str {
+        let own = self.targets[index].prompt.as_deref();
+        own.or(self.templates.prompt.as_deref()).unwrap_or(DEFAULT_PROMPT)
+    }
+
     /// Fails, naming the first, when a target has no keywords (`--relevance-filter`).
     pub fn check_keywords(&self) -> Result<(), TargetsError> {
         match self.targets.iter().find(|t| t.keywords.is_empty()) {
             Some(target) => Err(TargetsError::NoKeywords { name: target.name.clone() }),
             None => Ok(()),
         }
+    }
+}
+
+/// An LLM prompt must place the statement exactly once: everything before it is what the
+/// prompts of a target share.
+fn check_prompt(origin: &str, field: &str, prompt: Option<&str>) -> Result<(), TargetsError> {
+    match prompt {
+        Some(prompt) if prompt.matches(STATEMENT_PLACEHOLDER).count() != 1 => {
+            Err(TargetsError::PromptPlaceholder {
+                origin: origin.to_owned(),
+                field: field.to_owned(),
+                prompt: prompt.to_owned(),
+            })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -369,6 +417,24 @@ keywords = ["sanction", " price cap ", "ЕС"]
             TargetSet::from_toml_str("[[target]]\nnam = \"a\"\n", p),
             Err(TargetsError::Toml { .. })
         ));
+    }
+
+    #[test]
+    fn llm_prompts_resolve_per_target_then_file_then_default() {
+        let text = "[templates]\nprompt = \"About {target}: {statement}\"\n\
+                    [[target]]\nname = \"a\"\n[[target]]\nname = \"b\"\nprompt = \"{statement} (b)\"\n";
+        let set = TargetSet::from_toml_str(text, Path::new("t.toml")).unwrap();
+        assert_eq!(set.prompt(0), "About {target}: {statement}");
+        assert_eq!(set.prompt(1), "{statement} (b)");
+        let bare = TargetSet::from_names(&["c".into()], Templates::default()).unwrap();
+        assert_eq!(bare.prompt(0), DEFAULT_PROMPT);
+        for bad in [
+            "[templates]\nprompt = \"no statement\"\n[[target]]\nname = \"a\"\n",
+            "[[target]]\nname = \"a\"\nprompt = \"{statement} {statement}\"\n",
+        ] {
+            let error = TargetSet::from_toml_str(bad, Path::new("t.toml")).unwrap_err().to_string();
+            assert!(error.starts_with("t.toml: the LLM prompt") && error.contains("exactly once"), "{error}");
+        }
     }
 
     #[test]

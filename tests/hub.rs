@@ -197,7 +197,7 @@ fn pull_fills_the_standard_cache_and_scoring_resolves_it_offline() {
     let folder = common::fixture_model_dir("bert");
     let files = std::fs::read_dir(&folder).unwrap().count();
     // One listing request, then one download per needed file.
-    let endpoint = serve(folder.clone(), 1 + 3, Lie::None);
+    let endpoint = serve(folder.clone(), 1 + 4, Lie::None);
     let cache = tempfile::tempdir().unwrap();
 
     let pull = stance(cache.path(), &["-q", "models", "pull", REPO_ID, "--endpoint", &endpoint]);
@@ -212,10 +212,10 @@ fn pull_fills_the_standard_cache_and_scoring_resolves_it_offline() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     pulled.sort();
-    assert_eq!(pulled, ["config.json", "model.safetensors", "tokenizer.json"]);
+    assert_eq!(pulled, ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
     let weights_sha = stance::provenance::sha256_file(&folder.join("model.safetensors")).unwrap();
     assert!(repo.join("blobs").join(&weights_sha).is_file(), "LFS blobs are named by their SHA-256");
-    assert_eq!(std::fs::read_dir(repo.join("blobs")).unwrap().count(), 3, "no partial downloads are left");
+    assert_eq!(std::fs::read_dir(repo.join("blobs")).unwrap().count(), 4, "no partial downloads are left");
 
     // Intact blobs are not downloaded again: the stand-in answers only the listing.
     let endpoint = serve(folder.clone(), 1, Lie::None);
@@ -331,7 +331,61 @@ fn pull_discards_weights_that_do_not_match_the_listing() {
         assert!(!repo.join("snapshots").join(COMMIT).join("model.safetensors").exists());
         let blobs: Vec<_> =
             std::fs::read_dir(repo.join("blobs")).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(blobs.len(), 2, "only config.json and tokenizer.json are kept: {blobs:?}");
+        assert_eq!(
+            blobs.len(),
+            3,
+            "only config.json, tokenizer.json and tokenizer_config.json are kept: {blobs:?}"
+        );
         assert!(!repo.join("refs/main").exists(), "no ref points at the incomplete snapshot");
     }
+}
+
+/// A decoder LLM as the hub keeps 7B models: weights in shards listed by an index, and the chat
+/// template in tokenizer_config.json. All of it is pulled, and scoring with the llm method then
+/// runs offline with the same numbers as the one-file folder.
+#[test]
+fn pull_brings_an_llm_with_sharded_weights_and_its_chat_template() {
+    let qwen2 = common::fixture_model_dir("qwen2");
+    let folder = tempfile::tempdir().unwrap();
+    for file in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
+        std::fs::copy(qwen2.join(file), folder.path().join(file)).unwrap();
+    }
+    let bytes = std::fs::read(qwen2.join("model.safetensors")).unwrap();
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = tensors.names().into_iter().map(str::to_owned).collect();
+    names.sort();
+    let mut weight_map = serde_json::Map::new();
+    for (i, part) in names.chunks(names.len().div_ceil(2)).enumerate() {
+        let file = format!("model-0000{}-of-00002.safetensors", i + 1);
+        let views: Vec<(String, safetensors::tensor::TensorView)> =
+            part.iter().map(|name| (name.clone(), tensors.tensor(name).unwrap())).collect();
+        std::fs::write(folder.path().join(&file), safetensors::serialize(views, None).unwrap()).unwrap();
+        for name in part {
+            weight_map.insert(name.clone(), file.clone().into());
+        }
+    }
+    let index = serde_json::json!({ "metadata": {}, "weight_map": weight_map });
+    std::fs::write(folder.path().join("model.safetensors.index.json"), index.to_string()).unwrap();
+
+    // The listing, config, tokenizer, tokenizer config, index and two shards.
+    let endpoint = serve(folder.path().to_owned(), 1 + 6, Lie::None);
+    let cache = tempfile::tempdir().unwrap();
+    let pull = stance(cache.path(), &["-q", "models", "pull", REPO_ID, "--endpoint", &endpoint]);
+    assert!(pull.status.success(), "{}", String::from_utf8_lossy(&pull.stderr));
+
+    let corpus = cache.path().join("c.csv");
+    std::fs::write(&corpus, "actor,date,text\nA,2025-01-01,We welcome the talks.\nB,2025-01-02,No talks.\n")
+        .unwrap();
+    let score = |model: &str, out: &str| {
+        let out = cache.path().join(out);
+        let args = ["score", corpus.to_str().unwrap(), "--target", "talks", "--model", model, "--no-cache"];
+        let run = stance(cache.path(), &[&args[..], &["--out", out.to_str().unwrap()]].concat());
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let (table, provenance) = stance::corpus::read_table(&out).unwrap();
+        assert_eq!(provenance.get("method"), Some("llm"));
+        let column =
+            |name: &str| -> Vec<Option<f64>> { table.column(name).unwrap().f64().unwrap().iter().collect() };
+        (column("p_favor"), column("label_mass"))
+    };
+    assert_eq!(score(REPO_ID, "pulled.csv"), score(qwen2.to_str().unwrap(), "local.csv"));
 }

@@ -2,6 +2,8 @@
 //! logits or pooled embeddings out. Scoring never sees a tensor type, so another engine
 //! (ONNX Runtime, a GPU build) can be added without touching the rest.
 
+use std::any::Any;
+
 use super::ModelError;
 
 /// A padded batch of token sequences, row-major `batch × seq_len`.
@@ -54,6 +56,43 @@ pub trait Backend: Send + Sync {
 
     /// Numeric type of the weights, e.g. `f32` (recorded in provenance).
     fn dtype(&self) -> String;
+
+    /// The next-token interface of a decoder-only language model; `None` for encoders.
+    fn causal_lm(&self) -> Option<&dyn CausalLm> {
+        None
+    }
+}
+
+/// A decoder-only language model, for `--method llm`.
+pub trait CausalLm {
+    /// Runs the tokens every prompt of a group starts with, once, and keeps their state.
+    fn prefill(&self, ids: &[u32]) -> Result<Prefix, ModelError>;
+
+    /// Logits of the token that follows each row, one vocabulary-sized vector per row; each row
+    /// holds the tokens after `prefix` (the whole prompt without one). Rows may differ in length.
+    fn next_token_logits(
+        &self,
+        prefix: Option<&Prefix>,
+        rows: &[&[u32]],
+    ) -> Result<Vec<Vec<f32>>, ModelError>;
+}
+
+/// The state [`CausalLm::prefill`] keeps for a prompt beginning (the engine's own type).
+pub struct Prefix {
+    /// Tokens it covers.
+    pub len: usize,
+    state: Box<dyn Any + Send + Sync>,
+}
+
+impl Prefix {
+    pub fn new(len: usize, state: Box<dyn Any + Send + Sync>) -> Self {
+        Self { len, state }
+    }
+
+    /// The engine's state, when it is a `T`.
+    pub fn state<T: 'static>(&self) -> Option<&T> {
+        self.state.downcast_ref()
+    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,9 @@ use super::ModelError;
 
 /// Files a model folder needs besides its weights.
 pub const REQUIRED_FILES: [&str; 2] = ["config.json", "tokenizer.json"];
+/// Files pulled when the repository has them: the chat template of an LLM (`--method llm`) is
+/// `tokenizer_config.json`'s `chat_template`, or a `chat_template.jinja` beside it.
+pub const OPTIONAL_FILES: [&str; 2] = ["tokenizer_config.json", "chat_template.jinja"];
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const WEIGHTS_INDEX_FILE: &str = "model.safetensors.index.json";
 
@@ -146,7 +149,8 @@ pub struct PullOptions {
     pub show_progress: bool,
 }
 
-/// Downloads the files scoring needs (config, tokenizer, safetensors weights, sharded or not)
+/// Downloads the files scoring needs (config, tokenizer, safetensors weights, sharded or not,
+/// and the chat template's files where the repository has them)
 /// of one commit into the cache and returns the snapshot.
 pub fn pull(id: &HubId, options: &PullOptions) -> Result<Snapshot, ModelError> {
     check_revision(&id.revision)?;
@@ -176,8 +180,11 @@ pub fn pull(id: &HubId, options: &PullOptions) -> Result<Snapshot, ModelError> {
     };
     // The listing's values for these files are checked before the first write; for shards,
     // which the index names, before theirs.
+    let present = |file: &&str| info.siblings.iter().any(|s| s.rfilename == *file);
+    // The weights come last: the loop below keeps the last path, the index's.
     let wanted = REQUIRED_FILES
         .into_iter()
+        .chain(OPTIONAL_FILES.iter().copied().filter(present))
         .chain([weights])
         .map(|file| Ok((file, listed(file)?)))
         .collect::<Result<Vec<_>, ModelError>>()?;

@@ -10,7 +10,7 @@ pub mod weights;
 
 use std::path::{Path, PathBuf};
 
-pub use backend::{Backend, TokenBatch};
+pub use backend::{Backend, CausalLm, Prefix, TokenBatch};
 pub use config::CommonConfig;
 pub use hub::HubId;
 pub use presets::Preset;
@@ -106,6 +106,12 @@ pub enum ModelError {
     NoClassifier { folder: PathBuf },
     #[error("a sequence of {len} tokens is longer than the model's limit of {max}; lower --max-length")]
     SequenceTooLong { len: usize, max: usize },
+    #[error(
+        "the model in {folder} is a decoder-only language model ({model_type}): score with --method llm"
+    )]
+    DecoderOnly { folder: PathBuf, model_type: String },
+    #[error("the model in {folder} is not a decoder-only language model (llama, qwen2, qwen3): --method llm needs one")]
+    NotDecoder { folder: PathBuf },
     #[error("malformed token batch: {reason}")]
     InvalidBatch { reason: String },
     #[error("unknown device `{name}` (expected `cpu`, `cuda` or `cuda:N`)")]
@@ -211,6 +217,11 @@ pub enum Dtype {
     /// CPU only: encoder linear layers in int8, quantized at load per output channel, inputs
     /// per token. Embeddings, layer norms, attention and the heads stay f32.
     Int8,
+    /// candle's GGML q8_0 (blocks of 32 weights with one scale), quantized at load: the linear
+    /// layers, an LLM's head included; meant for decoder LLMs, whose weights dominate memory.
+    #[serde(rename = "q8_0")]
+    #[value(name = "q8_0")]
+    Q8_0,
 }
 
 impl Dtype {
@@ -222,6 +233,7 @@ impl Dtype {
         match self {
             Self::F32 => "f32",
             Self::Int8 => "int8",
+            Self::Q8_0 => "q8_0",
         }
     }
 }

@@ -47,6 +47,11 @@ impl Encoder {
         self.tokenizer.encode(text, false).map_err(ModelError::Tokenize)
     }
 
+    /// The text of token `id`, for messages.
+    pub fn token_text(&self, id: u32) -> String {
+        self.tokenizer.decode(&[id], false).unwrap_or_else(|_| format!("#{id}"))
+    }
+
     /// Special tokens the model adds around one sequence or a pair.
     pub fn added_tokens(&self, pair: bool) -> usize {
         if pair {

@@ -399,6 +399,7 @@ pub(super) fn score_with_head(
                 probs: p.map(|v| v as f32),
                 truncated: embedded.truncated[i],
                 n_chunks: embedded.n_chunks[i],
+                label_mass: None,
             });
         }
     }

@@ -10,12 +10,15 @@
 //! - **embedding**: softmax of cosine similarities (divided by a temperature) between the
 //!   statement's mean-pooled embedding and each hypothesis's embedding; or, with a trained
 //!   [`head`], logistic regression on the statement's and the target's embeddings.
+//! - **llm**: a decoder-only language model's next-token probabilities of the three labels,
+//!   renormalised ([`llm`]).
 //!
 //! Work is shared: each distinct text is tokenized once, identical token sequences are run
 //! once, and sequences are sorted by length into batches so padding is minimal.
 
 pub mod encode;
 pub mod head;
+pub mod llm;
 pub mod table;
 
 use std::collections::{BTreeMap, HashMap};
@@ -38,6 +41,8 @@ pub enum Method {
     Nli,
     Classifier,
     Embedding,
+    /// A decoder-only LLM (llama, qwen2, qwen3) prompted per target; see [`llm`].
+    Llm,
 }
 
 impl Method {
@@ -46,6 +51,7 @@ impl Method {
             Method::Nli => "nli",
             Method::Classifier => "classifier",
             Method::Embedding => "embedding",
+            Method::Llm => "llm",
         }
     }
 }
@@ -74,9 +80,12 @@ pub struct ScoreOptions {
     /// Embedding only: a head trained by `stance train` replaces the prototypes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub head: Option<PathBuf>,
-    /// Numbers of the encoder's linear layers: f32, or int8 (CPU; faster, approximate).
+    /// Numbers of the linear layers: f32, int8 (CPU) or q8_0; faster, approximate.
     #[serde(default)]
     pub dtype: Dtype,
+    /// LLM only: a Jinja chat template replacing the model's `tokenizer_config.json` one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_template: Option<PathBuf>,
 }
 
 impl Default for ScoreOptions {
@@ -92,6 +101,7 @@ impl Default for ScoreOptions {
             temperature: 0.05,
             head: None,
             dtype: Dtype::F32,
+            chat_template: None,
         }
     }
 }
@@ -127,6 +137,10 @@ pub enum ScoreError {
          toward `{target}`: its weights are damaged, or --temperature is degenerate"
     )]
     NonFinite { statement: String, target: String },
+    #[error(transparent)]
+    Llm(#[from] llm::LlmError),
+    #[error("--chat-template applies to the llm method, not --method {method}")]
+    ChatTemplateNeedsLlm { method: &'static str },
     #[error("scoring was stopped on request")]
     Interrupted,
 }
@@ -140,13 +154,16 @@ pub struct StanceScore {
     pub truncated: bool,
     /// Number of windows the statement was scored in (1 unless windowed).
     pub n_chunks: u32,
+    /// LLM only: the next-token probability of the three labels' tokens together, before
+    /// renormalising.
+    pub label_mass: Option<f32>,
 }
 
 impl StanceScore {
     /// What `--relevance-filter` gives a statement that never mentions the target: none,
     /// certainly, from no window of the model.
     pub const NOT_MENTIONED: StanceScore =
-        StanceScore { probs: [0.0, 0.0, 1.0], truncated: false, n_chunks: 0 };
+        StanceScore { probs: [0.0, 0.0, 1.0], truncated: false, n_chunks: 0, label_mass: None };
 
     /// `p_favor - p_against`, in [-1, 1].
     pub fn score(&self) -> f32 {
@@ -194,6 +211,9 @@ pub fn default_method(model: &Model) -> Method {
     if let Some(preset) = &model.resolved.preset {
         return preset.method;
     }
+    if model.backend.causal_lm().is_some() {
+        return Method::Llm;
+    }
     if model.config.label_index("entail").is_some() {
         Method::Nli
     } else if !model.config.id2label.is_empty()
@@ -234,18 +254,39 @@ impl ScoreOptions {
         if !self.label_map.is_empty() && method != Method::Classifier {
             return Err(ScoreError::LabelMapNeedsClassifier { method: method.as_str() });
         }
+        if self.chat_template.is_some() && method != Method::Llm {
+            return Err(ScoreError::ChatTemplateNeedsLlm { method: method.as_str() });
+        }
+        if method != Method::Llm && model.backend.causal_lm().is_some() {
+            return Err(ModelError::DecoderOnly {
+                folder: model.resolved.folder.clone(),
+                model_type: model.config.model_type.clone(),
+            }
+            .into());
+        }
         // The rules that turn outputs into stances, built once here for their checks alone.
         match method {
             Method::Nli => NliRule::new(model, self.per_hypothesis).map(|_| method),
             Method::Classifier => ClassifierRule::new(model, &self.label_map).map(|_| method),
             Method::Embedding => Ok(method),
+            Method::Llm => {
+                llm::Setup::new(
+                    model,
+                    self,
+                    &TargetSet { templates: Default::default(), targets: Vec::new() },
+                )?;
+                Ok(method)
+            }
         }
     }
 }
 
 /// Tokens per model input for `options` on `model`: `--max-length`, capped by the model's
-/// limit (at most 512).
+/// limit (at most 512; for an LLM's prompts, see [`llm::max_length`]).
 pub fn max_length_for(model: &Model, options: &ScoreOptions) -> usize {
+    if method_for(model, options) == Method::Llm {
+        return llm::max_length(model, options);
+    }
     let model_limit = model.max_positions.min(512);
     options.max_length.unwrap_or(model_limit).min(model_limit)
 }
@@ -420,6 +461,9 @@ fn score_wanted_pairs(
             head_sha256: run.head_sha256,
         });
     }
+    if method == Method::Llm {
+        return llm::score_pairs(texts, targets, wanted, model, options, reporter);
+    }
     let max_length = max_length_for(model, options);
     let encoder = Encoder::new(&model.tokenizer);
     let keep_tokens = (options.long == LongText::Truncate).then_some(max_length);
@@ -501,6 +545,7 @@ fn score_wanted_pairs(
                 plans.push(vec![Plan { chunks, truncated }]);
             }
         }
+        Method::Llm => unreachable!("returned above"),
     }
     let any_needed = needed.iter().any(|&n| n);
     let prototype_sequences = if method == Method::Embedding && any_needed {
@@ -549,11 +594,13 @@ fn score_wanted_pairs(
                     let rule = classifier.as_ref().expect("rule built for classifier");
                     mean_over_chunks(&plan.chunks, |chunk| rule.probs(&outputs[chunk[0]]))?
                 }
+                Method::Llm => unreachable!("returned above"),
             };
             scores.push(Some(StanceScore {
                 probs,
                 truncated: plan.truncated,
                 n_chunks: plan.chunks.len() as u32,
+                label_mass: None,
             }));
         }
     }
@@ -767,7 +814,7 @@ mod tests {
 
     #[test]
     fn score_and_label_follow_the_contract() {
-        let s = StanceScore { probs: [0.2, 0.5, 0.3], truncated: false, n_chunks: 1 };
+        let s = StanceScore { probs: [0.2, 0.5, 0.3], truncated: false, n_chunks: 1, label_mass: None };
         assert!((s.score() + 0.3).abs() < 1e-7);
         assert_eq!(s.label(), Stance::Against);
     }

@@ -2,7 +2,7 @@
 
 use polars::prelude::*;
 
-use super::ScoreRun;
+use super::{Method, ScoreRun};
 use crate::targets::TargetSet;
 
 /// Leading columns of every scores table, in order; the corpus's other columns follow.
@@ -41,8 +41,15 @@ pub fn scores_frame(corpus: &DataFrame, targets: &TargetSet, run: &ScoreRun) -> 
     let label: Vec<&str> = run.scores.iter().map(|s| s.label().as_str()).collect();
     let truncated: Vec<bool> = run.scores.iter().map(|s| s.truncated).collect();
     let n_chunks: Vec<u32> = run.scores.iter().map(|s| s.n_chunks).collect();
-    // `mentioned` is a score column only when the relevance filter ran.
-    let own = |name: &str| SCORE_COLUMNS.contains(&name) || (name == "mentioned" && run.mentioned.is_some());
+    // `label_mass` (LLM runs; null for pairs the model did not score) and `mentioned` are
+    // score columns only when their method or filter ran.
+    let label_mass: Option<Vec<Option<f64>>> =
+        (run.method == Method::Llm).then(|| run.scores.iter().map(|s| s.label_mass.map(f64::from)).collect());
+    let own = |name: &str| {
+        SCORE_COLUMNS.contains(&name)
+            || (name == "mentioned" && run.mentioned.is_some())
+            || (name == "label_mass" && label_mass.is_some())
+    };
 
     let mut columns: Vec<Column> = Vec::with_capacity(repeated.width() + 8);
     // Every scores table has the same leading columns: a corpus without actors or dates gets
@@ -61,6 +68,9 @@ pub fn scores_frame(corpus: &DataFrame, targets: &TargetSet, run: &ScoreRun) -> 
     columns.push(Column::new("label".into(), label));
     columns.push(Column::new("truncated".into(), truncated));
     columns.push(Column::new("n_chunks".into(), n_chunks));
+    if let Some(label_mass) = &label_mass {
+        columns.push(Column::new("label_mass".into(), label_mass.as_slice()));
+    }
     if let Some(mentioned) = &run.mentioned {
         columns.push(Column::new("mentioned".into(), mentioned.as_slice()));
     }
@@ -102,7 +112,12 @@ mod tests {
         let targets =
             TargetSet::from_names(&["talks".to_owned(), "sanctions".to_owned()], Templates::default())
                 .unwrap();
-        let score = |favor| StanceScore { probs: [favor, 0.25, 0.75 - favor], truncated: false, n_chunks: 1 };
+        let score = |favor| StanceScore {
+            probs: [favor, 0.25, 0.75 - favor],
+            truncated: false,
+            n_chunks: 1,
+            label_mass: None,
+        };
         let run = ScoreRun {
             scores: vec![score(0.5), score(0.25), score(0.0), score(0.75)],
             n_targets: 2,

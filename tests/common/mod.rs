@@ -37,7 +37,14 @@ pub fn single_target(name: &str, hypotheses: [String; 3]) -> TargetSet {
     let [favor, against, none] = hypotheses;
     TargetSet {
         templates: Templates::default(),
-        targets: vec![Target { name: name.to_owned(), favor, against, none, keywords: Vec::new() }],
+        targets: vec![Target {
+            name: name.to_owned(),
+            favor,
+            against,
+            none,
+            keywords: Vec::new(),
+            prompt: None,
+        }],
     }
 }
 

@@ -2,6 +2,7 @@
 //! candle's matmul), or int8 (`--dtype`).
 
 use candle_core::backend::BackendStorage;
+use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{CpuStorage, Layout, Module, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
@@ -26,19 +27,37 @@ enum Product {
     Candle(candle_nn::Linear),
     Packed(PackedLinear),
     Int8(Int8Linear),
+    /// GGML q8_0 weights (`--dtype q8_0`) and the f32 bias.
+    Quantized(QMatMul, Option<Tensor>),
 }
 
 /// Loads `weight` `(out, inp)` and `bias` under `vb`, packed or quantized for this CPU.
 pub fn linear(inp: usize, out: usize, vb: VarBuilder, dtype: Dtype) -> Result<Linear> {
-    let layer = candle_nn::linear(inp, out, vb)?;
-    let product = match (dtype, Kernel::for_tensor(layer.weight())) {
-        (Dtype::Int8, _) => Product::Int8(Int8Linear::quantize(layer.weight(), layer.bias())?),
-        (Dtype::F32, Some(kernel)) if kernel.beats_candle_matmul() => {
-            Product::Packed(PackedLinear::pack(layer.weight(), layer.bias(), kernel)?)
-        }
-        (Dtype::F32, _) => Product::Candle(layer),
-    };
-    Ok(Linear { product, activation: Activation::Identity })
+    Linear::new(candle_nn::linear(inp, out, vb)?, dtype)
+}
+
+/// [`linear`] for layers without a bias (decoder LLMs' projections).
+pub fn linear_no_bias(inp: usize, out: usize, vb: VarBuilder, dtype: Dtype) -> Result<Linear> {
+    Linear::new(candle_nn::linear_no_bias(inp, out, vb)?, dtype)
+}
+
+impl Linear {
+    /// `layer`'s weights packed or quantized for this CPU (a tied LM head reuses the
+    /// embedding matrix this way).
+    pub fn new(layer: candle_nn::Linear, dtype: Dtype) -> Result<Self> {
+        let product = match (dtype, Kernel::for_tensor(layer.weight())) {
+            (Dtype::Int8, _) => Product::Int8(Int8Linear::quantize(layer.weight(), layer.bias())?),
+            (Dtype::Q8_0, _) => Product::Quantized(
+                QMatMul::from_qtensor(QTensor::quantize(layer.weight(), GgmlDType::Q8_0)?)?,
+                layer.bias().cloned(),
+            ),
+            (Dtype::F32, Some(kernel)) if kernel.beats_candle_matmul() => {
+                Product::Packed(PackedLinear::pack(layer.weight(), layer.bias(), kernel)?)
+            }
+            (Dtype::F32, _) => Product::Candle(layer),
+        };
+        Ok(Self { product, activation: Activation::Identity })
+    }
 }
 
 /// A classification head's layer: f32 through a packed kernel on every CPU (the portable one
@@ -77,6 +96,13 @@ impl Module for Linear {
             Product::Candle(layer) => layer.forward(xs)?,
             Product::Packed(layer) => xs.contiguous()?.apply_op1_no_bwd(layer)?,
             Product::Int8(layer) => xs.contiguous()?.apply_op1_no_bwd(layer)?,
+            Product::Quantized(weights, bias) => {
+                let product = weights.forward(&xs.contiguous()?)?;
+                match bias {
+                    Some(bias) => product.broadcast_add(bias)?,
+                    None => product,
+                }
+            }
         };
         self.activation.forward(&product)
     }

@@ -11,6 +11,7 @@ pub mod bart;
 pub mod bert;
 mod cpu;
 pub mod deberta_v2;
+pub mod decoder;
 pub mod distilbert;
 mod fused;
 pub mod int8;
@@ -34,11 +35,11 @@ use candle_core::{DType, Device, DeviceLocation, Tensor};
 use candle_nn::VarBuilder;
 use serde::Deserialize;
 
-use super::{Backend, CommonConfig, Dtype, ModelError, TokenBatch};
+use super::{Backend, CausalLm, CommonConfig, Dtype, ModelError, Prefix, TokenBatch};
 
 /// `model_type` values this backend loads.
 pub const SUPPORTED_MODEL_TYPES: &[&str] =
-    &["bart", "bert", "deberta-v2", "distilbert", "roberta", "xlm-roberta"];
+    &["bart", "bert", "deberta-v2", "distilbert", "llama", "qwen2", "qwen3", "roberta", "xlm-roberta"];
 
 /// A tensor every supported encoder has, used to find where the encoder sits in a checkpoint.
 const ENCODER_PROBE: &str = "embeddings.word_embeddings.weight";
@@ -119,6 +120,8 @@ enum Architecture {
     DebertaV2Classifier(deberta_v2::DebertaV2ForSequenceClassification),
     /// Encoder-decoder; only checkpoints with the classification head are read.
     BartClassifier(bart::BartForSequenceClassification),
+    /// A decoder-only language model (`--method llm` only).
+    Decoder(decoder::DecoderModel),
 }
 
 /// A batch on the device: `(batch, seq)` `u32` tensors.
@@ -140,6 +143,8 @@ impl Architecture {
             Self::DebertaV2(m) => m.forward(&x.input_ids, &x.type_ids, &x.attention_mask),
             Self::DebertaV2Classifier(m) => m.model().forward(&x.input_ids, &x.type_ids, &x.attention_mask),
             Self::BartClassifier(m) => m.model().forward(&x.input_ids, &x.attention_mask),
+            // `CandleBackend::embeddings` refuses decoders before asking.
+            Self::Decoder(_) => candle_core::bail!("a decoder-only model has no encoder states"),
         }
     }
 
@@ -151,7 +156,11 @@ impl Architecture {
             Self::DistilBertClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
             Self::DebertaV2Classifier(m) => Some(m.forward(&x.input_ids, &x.type_ids, &x.attention_mask)),
             Self::BartClassifier(m) => Some(m.forward(&x.input_ids, &x.attention_mask)),
-            Self::Bert(_) | Self::Roberta(_) | Self::DistilBert(_) | Self::DebertaV2(_) => None,
+            Self::Bert(_)
+            | Self::Roberta(_)
+            | Self::DistilBert(_)
+            | Self::DebertaV2(_)
+            | Self::Decoder(_) => None,
         }
     }
 }
@@ -236,6 +245,8 @@ const SIZE_FIELDS: &[(&str, u64)] = &[
     ("decoder_attention_heads", 1024),
     ("encoder_ffn_dim", 1 << 18),
     ("decoder_ffn_dim", 1 << 18),
+    ("num_key_value_heads", 1024),
+    ("head_dim", 1 << 16),
 ];
 
 /// Refuses size fields that are not whole numbers in range, and a hidden size the heads do not
@@ -262,7 +273,8 @@ fn check_sizes(config: &serde_json::Value) -> Result<(), serde_json::Error> {
         else {
             continue;
         };
-        if config.get("attention_head_size").is_none() && h % n != 0 {
+        let explicit_head_size = config.get("attention_head_size").or_else(|| config.get("head_dim"));
+        if explicit_head_size.is_none() && h % n != 0 {
             return Err(serde_json::Error::custom(format!(
                 "`{hidden}` {h} is not a multiple of `{heads}` {n}"
             )));
@@ -360,13 +372,24 @@ pub fn load(
                 .map_err(|e| checkpoint.weights_error(e))?;
             (model, config.max_position_embeddings)
         }
-        other => {
-            return Err(ModelError::UnsupportedArchitecture {
-                model_type: other.to_owned(),
-                path: config_path,
-                supported: SUPPORTED_MODEL_TYPES.join(", "),
-            })
-        }
+        other => match decoder::Family::from_model_type(other) {
+            Some(family) => {
+                let config = decoder::Config {
+                    dtype,
+                    ..decoder::Config::from_json(config_json, family).map_err(config_error)?
+                };
+                let model =
+                    decoder::DecoderModel::load(root, &config).map_err(|e| checkpoint.weights_error(e))?;
+                (Architecture::Decoder(model), config.max_position_embeddings)
+            }
+            None => {
+                return Err(ModelError::UnsupportedArchitecture {
+                    model_type: other.to_owned(),
+                    path: config_path,
+                    supported: SUPPORTED_MODEL_TYPES.join(", "),
+                })
+            }
+        },
     };
     Ok(CandleBackend {
         architecture,
@@ -411,7 +434,20 @@ impl CandleBackend {
                 | Architecture::Roberta(_)
                 | Architecture::DistilBert(_)
                 | Architecture::DebertaV2(_)
+                | Architecture::Decoder(_)
         )
+    }
+
+    fn decoder(&self) -> Option<&decoder::DecoderModel> {
+        match &self.architecture {
+            Architecture::Decoder(model) => Some(model),
+            _ => None,
+        }
+    }
+
+    fn decoder_only(&self) -> ModelError {
+        let model_type = self.decoder().map_or("", |m| m.config().family.as_str()).to_owned();
+        ModelError::DecoderOnly { folder: self.folder.clone(), model_type }
     }
 
     /// Checks the batch's shape and moves it to the device; `None` for an empty batch.
@@ -459,6 +495,9 @@ impl Backend for CandleBackend {
     }
 
     fn logits(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, ModelError> {
+        if self.decoder().is_some() {
+            return Err(self.decoder_only());
+        }
         if !self.has_classifier() {
             return Err(ModelError::NoClassifier { folder: self.folder.clone() });
         }
@@ -474,6 +513,9 @@ impl Backend for CandleBackend {
     }
 
     fn embeddings(&self, batch: &TokenBatch) -> Result<Vec<Vec<f32>>, ModelError> {
+        if self.decoder().is_some() {
+            return Err(self.decoder_only());
+        }
         let Some(inputs) = self.inputs(batch)? else {
             return Ok(Vec::new());
         };
@@ -491,6 +533,56 @@ impl Backend for CandleBackend {
 
     fn dtype(&self) -> String {
         self.dtype.as_str().to_owned()
+    }
+
+    fn causal_lm(&self) -> Option<&dyn CausalLm> {
+        self.decoder().map(|_| self as &dyn CausalLm)
+    }
+}
+
+impl CausalLm for CandleBackend {
+    fn prefill(&self, ids: &[u32]) -> Result<Prefix, ModelError> {
+        let model = self.decoder().ok_or_else(|| ModelError::NotDecoder { folder: self.folder.clone() })?;
+        let cache = model.prefill(ids).map_err(ModelError::Inference)?;
+        Ok(Prefix::new(cache.len(), Box::new(cache)))
+    }
+
+    fn next_token_logits(
+        &self,
+        prefix: Option<&Prefix>,
+        rows: &[&[u32]],
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        let model = self.decoder().ok_or_else(|| ModelError::NotDecoder { folder: self.folder.clone() })?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cache = match prefix {
+            Some(prefix) => {
+                Some(prefix.state::<decoder::KvCache>().ok_or_else(|| ModelError::InvalidBatch {
+                    reason: "the prefix state was not made by this backend".to_owned(),
+                })?)
+            }
+            None => None,
+        };
+        let seq_len = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        if rows.iter().any(|r| r.is_empty()) {
+            return Err(ModelError::InvalidBatch { reason: "a row has no tokens".to_owned() });
+        }
+        let total = seq_len + cache.map_or(0, |c| c.len());
+        if total > self.max_sequence_length {
+            return Err(ModelError::SequenceTooLong { len: total, max: self.max_sequence_length });
+        }
+        // Right padding: the pad tokens come after each row's last real token, which the causal
+        // mask keeps them from influencing.
+        let mut ids = vec![0u32; rows.len() * seq_len];
+        for (row, tokens) in ids.chunks_mut(seq_len).zip(rows) {
+            row[..tokens.len()].copy_from_slice(tokens);
+        }
+        let last: Vec<u32> = rows.iter().map(|r| r.len() as u32 - 1).collect();
+        let logits = Tensor::from_vec(ids, (rows.len(), seq_len), &self.device)
+            .and_then(|ids| model.next_token_logits(&ids, cache, &last))
+            .map_err(ModelError::Inference)?;
+        logits.to_vec2().map_err(ModelError::Inference)
     }
 }
 
