@@ -13,7 +13,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::cpu::Level;
 use super::fused::{round, Epilogue};
-use super::linear::{par_rows, rows_op, PANEL_ROWS};
+use super::linear::{par_rows, rows_op, RowBlocks, PANEL_ROWS};
 
 /// Longest input row whose sums fit in i32: 255 · 127 per product.
 const MAX_IN_FEATURES: usize = (i32::MAX / (255 * 127)) as usize;
@@ -151,8 +151,7 @@ impl Int8Linear {
             self.in_features,
             &mut output,
             self.out_features,
-            self.kernel.tile_rows(),
-            PANEL_ROWS,
+            RowBlocks { tile: self.kernel.tile_rows(), panel: PANEL_ROWS },
             self.epilogue,
             |x, out| self.matmul_rows(x, out),
         );

@@ -114,20 +114,27 @@ impl Module for Linear {
 /// ([`super::packed::panel_rows`]).
 pub(super) const PANEL_ROWS: usize = 48;
 
-/// Runs `work` on the input and output rows split across rayon's workers, in whole tiles of
-/// `tile_rows`, so that every worker but the last runs full tiles; each worker goes through its
-/// rows in panels of `panel_rows` (a multiple of `tile_rows`), applying `epilogue` to each
-/// panel's outputs.
+/// How a kernel takes a product's rows: `tile` at a time, and `panel` (a multiple of `tile`)
+/// between two passes of its epilogue.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RowBlocks {
+    pub tile: usize,
+    pub panel: usize,
+}
+
+/// Runs `work` on the input and output rows split across rayon's workers, in whole tiles, so
+/// that every worker but the last runs full tiles; each worker goes through its rows in panels,
+/// applying `epilogue` to each panel's outputs.
 pub(super) fn par_rows(
     input: &[f32],
     in_features: usize,
     output: &mut [f32],
     out_features: usize,
-    tile_rows: usize,
-    panel_rows: usize,
+    blocks: RowBlocks,
     epilogue: Epilogue,
     work: impl Fn(&[f32], &mut [f32]) + Sync,
 ) {
+    let RowBlocks { tile: tile_rows, panel: panel_rows } = blocks;
     debug_assert_eq!(panel_rows % tile_rows, 0);
     let rows = input.len() / in_features.max(1);
     if rows == 0 || out_features == 0 {

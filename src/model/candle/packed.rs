@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use super::cpu::{self, Level};
 use super::fused::Epilogue;
-use super::linear::{par_rows, rows_op};
+use super::linear::{par_rows, rows_op, RowBlocks};
 
 /// Inputs per pass over a weight block: `DEPTH × 32` floats = 32 KiB, within L1.
 const DEPTH: usize = 256;
@@ -309,16 +309,10 @@ impl PackedLinear {
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
         let (k, n) = (self.weight.inputs, self.weight.outputs);
         let mut output = vec![0f32; input.len() / k * n];
-        par_rows(
-            input,
-            k,
-            &mut output,
-            n,
-            self.weight.kernel.rows(),
-            panel_rows(),
-            self.epilogue,
-            |x, out| self.weight.multiply(x, k, x.len() / k, Some(&self.bias), out, n),
-        );
+        let blocks = RowBlocks { tile: self.weight.kernel.rows(), panel: panel_rows() };
+        par_rows(input, k, &mut output, n, blocks, self.epilogue, |x, out| {
+            self.weight.multiply(x, k, x.len() / k, Some(&self.bias), out, n)
+        });
         output
     }
 }
