@@ -14,6 +14,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use super::cpu::Level;
 use super::fused::{round, Epilogue};
 use super::linear::{par_rows, rows_op, RowBlocks, PANEL_ROWS};
+use super::pages::PageBuffer;
 
 /// Longest input row whose sums fit in i32: 255 · 127 per product.
 const MAX_IN_FEATURES: usize = (i32::MAX / (255 * 127)) as usize;
@@ -27,7 +28,7 @@ pub struct Int8Linear {
     /// Input groups per row, `in_features` rounded up to whole groups.
     groups: usize,
     /// `[block][group][column in block][input in group]`; padding columns and inputs are 0.
-    packed: Vec<i8>,
+    packed: PageBuffer<i8>,
     /// Per output column: weight scale, `Σₖ q`, bias.
     scales: Vec<f32>,
     column_sums: Vec<i32>,
@@ -115,7 +116,7 @@ impl Int8Linear {
         let (block_cols, group) = (kernel.block_cols(), kernel.group());
         let groups = in_features.div_ceil(group);
         let group_bytes = block_cols * group;
-        let mut packed = vec![0i8; out_features.div_ceil(block_cols) * groups * group_bytes];
+        let mut packed = PageBuffer::zeroed(out_features.div_ceil(block_cols) * groups * group_bytes);
         let mut scales = Vec::with_capacity(out_features);
         let mut column_sums = Vec::with_capacity(out_features);
         let mut row = vec![0i8; in_features];

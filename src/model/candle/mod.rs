@@ -17,6 +17,7 @@ mod fused;
 pub mod int8;
 pub mod linear;
 mod packed;
+mod pages;
 pub mod roberta;
 
 /// Deterministic values in [-`scale`, `scale`), a different sequence per seed, for the kernels'
