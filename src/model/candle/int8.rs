@@ -146,17 +146,14 @@ impl Int8Linear {
 
     /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
-        let mut output = vec![0f32; input.len() / self.in_features.max(1) * self.out_features];
         par_rows(
             input,
             self.in_features,
-            &mut output,
             self.out_features,
             RowBlocks { tile: self.kernel.tile_rows(), panel: PANEL_ROWS },
             self.epilogue,
             |x, out| self.matmul_rows(x, out),
-        );
-        output
+        )
     }
 
     fn matmul_rows(&self, input: &[f32], output: &mut [f32]) {

@@ -1,6 +1,8 @@
 //! The encoders' linear layers: f32 through our packed kernels where the CPU has them (else
 //! candle's matmul), or int8 (`--dtype`).
 
+use std::mem::MaybeUninit;
+
 use candle_core::backend::BackendStorage;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{CpuStorage, Layout, Module, Result, Shape, Tensor};
@@ -122,30 +124,34 @@ pub(super) struct RowBlocks {
     pub panel: usize,
 }
 
-/// Runs `work` on the input and output rows split across rayon's workers, in whole tiles, so
-/// that every worker but the last runs full tiles; each worker goes through its rows in panels,
-/// applying `epilogue` to each panel's outputs.
+/// Runs `work` on the input rows split across rayon's workers, in whole tiles, so that every
+/// worker but the last runs full tiles; each worker goes through its rows in panels, applying
+/// `epilogue` to each panel's outputs. Returns the `(rows, out_features)` outputs, which each
+/// worker zeroes for itself before `work` writes them: zeroed up front, on the calling thread,
+/// they kept the workers waiting for 4% of BERT-base's forward pass.
 pub(super) fn par_rows(
     input: &[f32],
     in_features: usize,
-    output: &mut [f32],
     out_features: usize,
     blocks: RowBlocks,
     epilogue: Epilogue,
     work: impl Fn(&[f32], &mut [f32]) + Sync,
-) {
+) -> Vec<f32> {
     let RowBlocks { tile: tile_rows, panel: panel_rows } = blocks;
     debug_assert_eq!(panel_rows % tile_rows, 0);
     let rows = input.len() / in_features.max(1);
-    if rows == 0 || out_features == 0 {
-        return;
+    let len = rows * out_features;
+    if len == 0 {
+        return Vec::new();
     }
     let level = Level::detected();
     let per_worker = rows.div_ceil(tile_rows).div_ceil(rayon::current_num_threads()) * tile_rows;
-    output
+    let mut output = Vec::with_capacity(len);
+    output.spare_capacity_mut()[..len]
         .par_chunks_mut(per_worker * out_features)
         .zip(input.par_chunks(per_worker * in_features))
         .for_each(|(output, input)| {
+            let output = zeroed(output);
             for (output, input) in
                 output.chunks_mut(panel_rows * out_features).zip(input.chunks(panel_rows * in_features))
             {
@@ -153,6 +159,16 @@ pub(super) fn par_rows(
                 epilogue.apply(level, output);
             }
         });
+    // SAFETY: the workers' chunks cover the first `len` values, and each worker zeroed its own.
+    unsafe { output.set_len(len) };
+    output
+}
+
+/// `values` set to zero, as initialized floats.
+fn zeroed(values: &mut [MaybeUninit<f32>]) -> &mut [f32] {
+    values.fill(MaybeUninit::new(0.0));
+    // SAFETY: every value was just written; `MaybeUninit<f32>` has `f32`'s layout.
+    unsafe { &mut *(values as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 /// The CPU side of a linear layer as a candle op: checks that the input is contiguous f32

@@ -312,12 +312,10 @@ impl PackedLinear {
     /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
         let (k, n) = (self.weight.inputs, self.weight.outputs);
-        let mut output = vec![0f32; input.len() / k * n];
         let blocks = RowBlocks { tile: self.weight.kernel.rows(), panel: panel_rows() };
-        par_rows(input, k, &mut output, n, blocks, self.epilogue, |x, out| {
+        par_rows(input, k, n, blocks, self.epilogue, |x, out| {
             self.weight.multiply(x, k, x.len() / k, Some(&self.bias), out, n)
-        });
-        output
+        })
     }
 }
 
