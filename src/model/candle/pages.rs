@@ -72,6 +72,8 @@ mod huge {
     use std::marker::PhantomData;
     use std::ptr::NonNull;
 
+    use rayon::prelude::*;
+
     use super::Zeroable;
 
     /// The size of an x86-64 or aarch64 (4 KiB base page) transparent huge page.
@@ -123,7 +125,16 @@ mod huge {
             // Refused on kernels without THP (EINVAL): the buffer then has small pages, which
             // is correct, only slower; nothing to report.
             // SAFETY: the range is within our own mapping.
-            unsafe { libc::madvise(data.as_ptr().cast(), bytes.div_ceil(HUGE_PAGE) * HUGE_PAGE, libc::MADV_HUGEPAGE) };
+            let pages = bytes.div_ceil(HUGE_PAGE);
+            unsafe { libc::madvise(data.as_ptr().cast(), pages * HUGE_PAGE, libc::MADV_HUGEPAGE) };
+            // The first write to each page has the kernel clear it (2 MiB): done by all workers
+            // at once, rather than one page at a time as the caller fills the buffer.
+            let start = data.as_ptr() as usize;
+            (0..pages).into_par_iter().for_each(|page| {
+                // SAFETY: the page's first byte lies within the mapping; writing the 0 it
+                // already holds changes nothing but makes the kernel back the page.
+                unsafe { std::ptr::write_volatile((start + page * HUGE_PAGE) as *mut u8, 0) }
+            });
             Some(Self { base, mapped_bytes, data: data.cast(), len, _owns: PhantomData })
         }
 
