@@ -12,6 +12,9 @@ pipeline MODEL_DIR E2E_CSV    the transformers zero-shot-classification pipeline
                               statement × target (hypothesis_template "{}"), counting load time;
                               one JSON line (statements/s, pairs/s).
 sgemm                         fp32 matmul GFLOP/s at BERT's FFN shape (1472×768)·(768×3072).
+linear ROWS REPEATS           fp32 nn.functional.linear (with bias) GFLOP/s at BERT-base's
+                              three linear shapes, ROWS rows, best of REPEATS: what
+                              examples/linear_bench measures for stance (scripts/bench/kernels.py).
 logits MODEL_DIR OUT          fp32 logits of pairs-tokens.json (input order) as JSON.
 """
 import contextlib
@@ -124,6 +127,21 @@ def sgemm():
     print(json.dumps({"sgemm_gflops": best}))
 
 
+def linear(rows, repeats):
+    rows, repeats = int(rows), int(repeats)
+    result = {}
+    for inputs, outputs in ((768, 768), (768, 3072), (3072, 768)):
+        x, w, b = torch.randn(rows, inputs), torch.randn(outputs, inputs) * 0.05, torch.randn(outputs)
+        torch.nn.functional.linear(x, w, b)
+        best = 0.0
+        for _ in range(repeats):
+            start = time.perf_counter()
+            torch.nn.functional.linear(x, w, b)
+            best = max(best, 2 * rows * inputs * outputs / (time.perf_counter() - start) / 1e9)
+        result[f"{inputs}->{outputs}"] = best
+    print(json.dumps(result))
+
+
 def logits(folder, out):
     data, n = batches(folder)
     with open(out, "w") as f:
@@ -132,4 +150,4 @@ def logits(folder, out):
 
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
-    {"forward": forward, "pipeline": pipeline, "sgemm": sgemm, "logits": logits}[mode](*args)
+    {"forward": forward, "pipeline": pipeline, "sgemm": sgemm, "linear": linear, "logits": logits}[mode](*args)

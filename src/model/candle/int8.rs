@@ -13,7 +13,7 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use super::cpu::Level;
 use super::fused::{round, Epilogue};
-use super::linear::{par_rows, rows_op, RowBlocks, PANEL_ROWS};
+use super::linear::{par_rows, rows_op, with_f32_values, RowBlocks, PANEL_ROWS};
 use super::pages::PageBuffer;
 
 /// Longest input row whose sums fit in i32: 255 · 127 per product.
@@ -108,7 +108,6 @@ impl Int8Linear {
         if in_features > MAX_IN_FEATURES {
             candle_core::bail!("int8 linear layers take at most {MAX_IN_FEATURES} inputs, not {in_features}");
         }
-        let weight: Vec<f32> = weight.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?;
         let bias = match bias {
             Some(b) => b.to_dtype(candle_core::DType::F32)?.to_vec1()?,
             None => vec![0.0; out_features],
@@ -120,17 +119,19 @@ impl Int8Linear {
         let mut scales = Vec::with_capacity(out_features);
         let mut column_sums = Vec::with_capacity(out_features);
         let mut row = vec![0i8; in_features];
-        for (col, values) in weight.chunks_exact(in_features.max(1)).enumerate().take(out_features) {
-            scales.push(quantize_weights(values, &mut row));
-            let (block, lane) = (col / block_cols, col % block_cols);
-            let mut sum = 0i32;
-            for (input, &q) in row.iter().enumerate() {
-                sum += i32::from(q);
-                let (g, within) = (input / group, input % group);
-                packed[(block * groups + g) * group_bytes + lane * group + within] = q;
+        with_f32_values(weight, |weight| {
+            for (col, values) in weight.chunks_exact(in_features.max(1)).enumerate().take(out_features) {
+                scales.push(quantize_weights(values, &mut row));
+                let (block, lane) = (col / block_cols, col % block_cols);
+                let mut sum = 0i32;
+                for (input, &q) in row.iter().enumerate() {
+                    sum += i32::from(q);
+                    let (g, within) = (input / group, input % group);
+                    packed[(block * groups + g) * group_bytes + lane * group + within] = q;
+                }
+                column_sums.push(sum);
             }
-            column_sums.push(sum);
-        }
+        })?;
         Ok(Self {
             kernel,
             in_features,

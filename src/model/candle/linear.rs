@@ -190,6 +190,22 @@ pub(super) fn rows_op(
     Ok((CpuStorage::F32(matmul(input)), Shape::from(dims)))
 }
 
+/// Calls `f` with `tensor`'s values as f32 in row-major order: borrowed where the tensor holds
+/// contiguous f32 on the CPU (a model's weights, read once at load, where a copy of BERT-base's
+/// would fault in and fill another 440 MB), else converted.
+pub(super) fn with_f32_values<R>(tensor: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    {
+        let (storage, layout) = tensor.storage_and_layout();
+        if let (candle_core::Storage::Cpu(CpuStorage::F32(data)), Some((start, end))) =
+            (&*storage, layout.contiguous_offsets())
+        {
+            return Ok(f(&data[start..end]));
+        }
+    }
+    let values: Vec<f32> = tensor.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?;
+    Ok(f(&values))
+}
+
 /// The f32 data of a contiguous tensor.
 pub(super) fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     match (storage, layout.contiguous_offsets()) {

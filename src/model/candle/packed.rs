@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use super::cpu::{self, Level};
 use super::fused::Epilogue;
-use super::linear::{par_rows, rows_op, RowBlocks};
+use super::linear::{par_rows, rows_op, with_f32_values, RowBlocks};
 use super::pages::PageBuffer;
 
 /// Inputs per pass over a weight block: `DEPTH × 48` floats = 144 KiB, within L2. Each pass
@@ -297,10 +297,9 @@ impl PackedLinear {
         if in_features == 0 {
             candle_core::bail!("a linear layer needs at least one input");
         }
-        let values: Vec<f32> = weight.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?;
-        let weight = PackedMatrix::new(kernel, in_features, out_features, |input, col| {
-            values[col * in_features + input]
-        });
+        let weight = with_f32_values(weight, |values| {
+            PackedMatrix::new(kernel, in_features, out_features, |input, col| values[col * in_features + input])
+        })?;
         let mut padded_bias = vec![0f32; weight.padded_outputs()];
         if let Some(bias) = bias {
             let bias: Vec<f32> = bias.to_dtype(candle_core::DType::F32)?.to_vec1()?;

@@ -122,10 +122,13 @@ mod huge {
             // SAFETY: `offset < HUGE_PAGE`, so the aligned start and `bytes` after it lie
             // within the mapping.
             let data = unsafe { base.cast::<u8>().add(offset) };
+            // Only whole huge pages are marked: a tail shorter than one stays on small pages,
+            // where a huge page would hold up to 2 MiB that nothing uses (BERT-base's 2.25 MiB
+            // attention weights would each take 4 MiB).
+            let pages = bytes / HUGE_PAGE;
             // Refused on kernels without THP (EINVAL): the buffer then has small pages, which
             // is correct, only slower; nothing to report.
             // SAFETY: the range is within our own mapping.
-            let pages = bytes.div_ceil(HUGE_PAGE);
             unsafe { libc::madvise(data.as_ptr().cast(), pages * HUGE_PAGE, libc::MADV_HUGEPAGE) };
             // The first write to each page has the kernel clear it (2 MiB): done by all workers
             // at once, rather than one page at a time as the caller fills the buffer.
