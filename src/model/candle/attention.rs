@@ -316,8 +316,7 @@ impl FusedAttention<'_> {
         let head_size = hidden / self.num_heads;
         let start = first * hidden + head * head_size;
         let query_start = first_query * hidden + head * head_size;
-        let column = |matrix: &[f32], row: usize, i: usize| matrix[start + row * hidden + i];
-        let keys = PackedMatrix::new(self.kernel, head_size, len, |i, token| column(key, token, i));
+        let keys = PackedMatrix::from_columns(self.kernel, head_size, len, &key[start..], hidden);
         let mut scores = vec![0f32; n * len];
         keys.multiply(&query[query_start..], hidden, n, None, &mut scores, len);
         if let Some(relative) = self.relative {
@@ -328,9 +327,13 @@ impl FusedAttention<'_> {
                 let reached = distance(0, len - 1)..=distance(n - 1, 0);
                 let low = rows[reached.clone()].iter().copied().min().unwrap_or(0);
                 let width = rows[reached].iter().copied().max().unwrap_or(0) + 1 - low;
-                let positions = PackedMatrix::new(self.kernel, head_size, width, |i, row| {
-                    table[(low + row) * hidden + head * head_size + i]
-                });
+                let positions = PackedMatrix::from_columns(
+                    self.kernel,
+                    head_size,
+                    width,
+                    &table[low * hidden + head * head_size..],
+                    hidden,
+                );
                 let mut products = vec![0f32; rows_of_content * width];
                 positions.multiply(content, hidden, rows_of_content, None, &mut products, width);
                 (products, low, width)
@@ -358,7 +361,7 @@ impl FusedAttention<'_> {
             }
         }
         softmax_rows(Level::detected(), &mut scores, len, self.scale);
-        let values = PackedMatrix::new(self.kernel, len, head_size, |token, i| column(value, token, i));
+        let values = PackedMatrix::from_rows(self.kernel, len, head_size, &value[start..], hidden);
         let mut context = vec![0f32; n * head_size];
         values.multiply(&scores, len, n, None, &mut context, head_size);
         context

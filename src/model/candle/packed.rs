@@ -224,21 +224,43 @@ struct Tile<'a> {
 }
 
 impl PackedMatrix {
-    /// Packs the matrix whose entry for `input` and output column `col` is `value(input, col)`.
-    pub(super) fn new(
+    /// Packs the matrix whose output column `col` holds its inputs in order at
+    /// `columns[col * stride..]`: a linear layer's `(out, in)` weight, attention's keys.
+    pub(super) fn from_columns(
         kernel: Kernel,
         inputs: usize,
         outputs: usize,
-        value: impl Fn(usize, usize) -> f32,
+        columns: &[f32],
+        stride: usize,
     ) -> Self {
         let cols = kernel.cols();
         let mut data = PageBuffer::zeroed(outputs.div_ceil(cols) * inputs * cols);
         for (block, packed) in data.chunks_exact_mut(inputs * cols).enumerate() {
-            let first_col = block * cols;
-            for (input, packed) in packed.chunks_exact_mut(cols).enumerate() {
-                for (c, packed) in packed.iter_mut().enumerate().take(outputs - first_col) {
-                    *packed = value(input, first_col + c);
+            for c in 0..cols.min(outputs - block * cols) {
+                let column = &columns[(block * cols + c) * stride..][..inputs];
+                for (packed, &value) in packed[c..].iter_mut().step_by(cols).zip(column) {
+                    *packed = value;
                 }
+            }
+        }
+        Self { kernel, inputs, outputs, data }
+    }
+
+    /// Packs the matrix whose input `i` holds its outputs in order at `rows[i * stride..]`:
+    /// attention's values.
+    pub(super) fn from_rows(
+        kernel: Kernel,
+        inputs: usize,
+        outputs: usize,
+        rows: &[f32],
+        stride: usize,
+    ) -> Self {
+        let cols = kernel.cols();
+        let mut data = PageBuffer::zeroed(outputs.div_ceil(cols) * inputs * cols);
+        for (block, packed) in data.chunks_exact_mut(inputs * cols).enumerate() {
+            let (first_col, width) = (block * cols, cols.min(outputs - block * cols));
+            for (input, packed) in packed.chunks_exact_mut(cols).enumerate() {
+                packed[..width].copy_from_slice(&rows[input * stride + first_col..][..width]);
             }
         }
         Self { kernel, inputs, outputs, data }
@@ -298,7 +320,7 @@ impl PackedLinear {
             candle_core::bail!("a linear layer needs at least one input");
         }
         let weight = with_f32_values(weight, |values| {
-            PackedMatrix::new(kernel, in_features, out_features, |input, col| values[col * in_features + input])
+            PackedMatrix::from_columns(kernel, in_features, out_features, values, in_features)
         })?;
         let mut padded_bias = vec![0f32; weight.padded_outputs()];
         if let Some(bias) = bias {
@@ -457,6 +479,24 @@ mod tests {
             }
         }
         Ok(())
+    }
+
+    #[test]
+    fn packing_rows_is_packing_the_transposed_columns() {
+        let (inputs, outputs, stride) = (37, 100, 41);
+        let by_rows = values(inputs * stride, 6);
+        let mut by_columns = vec![0f32; outputs * stride];
+        for input in 0..inputs {
+            for col in 0..outputs.min(stride) {
+                by_columns[col * stride + input] = by_rows[input * stride + col];
+            }
+        }
+        let outputs = outputs.min(stride);
+        for kernel in Kernel::available() {
+            let rows = PackedMatrix::from_rows(kernel, inputs, outputs, &by_rows, stride);
+            let columns = PackedMatrix::from_columns(kernel, inputs, outputs, &by_columns, stride);
+            assert_eq!(&rows.data[..], &columns.data[..], "{kernel:?}");
+        }
     }
 
     #[test]
