@@ -169,7 +169,16 @@ impl Int8Linear {
         let mut quantized = vec![0u8; rows.div_ceil(tile_rows) * tile_rows * stride];
         let mut narrow = vec![0u8; self.in_features];
         let mut row_scales = vec![(0f32, 0i32); rows];
-        quantize_rows(level, input, self.in_features, &mut quantized, stride, width, &mut narrow, &mut row_scales);
+        quantize_rows(
+            level,
+            input,
+            self.in_features,
+            &mut quantized,
+            stride,
+            width,
+            &mut narrow,
+            &mut row_scales,
+        );
         let mut sums = vec![0i32; tile_rows * block_cols];
         for (block, weights) in
             self.packed.chunks_exact(self.groups * kernel.group() * block_cols).enumerate()
