@@ -124,11 +124,18 @@ pub(super) struct RowBlocks {
     pub panel: usize,
 }
 
-/// Runs `work` on the input rows split across rayon's workers, in whole tiles, so that every
-/// worker but the last runs full tiles; each worker goes through its rows in panels, applying
-/// `epilogue` to each panel's outputs. Returns the `(rows, out_features)` outputs, which each
-/// worker zeroes for itself before `work` writes them: zeroed up front, on the calling thread,
-/// they kept the workers waiting for 4% of BERT-base's forward pass.
+/// Chunks per worker that `par_rows` aims for where a product has fewer than that many panels
+/// per worker: enough that a worker slowed by the machine's other load hands its last chunks to
+/// the other.
+const CHUNKS_PER_WORKER: usize = 4;
+
+/// Runs `work` on chunks of the input rows, whole tiles of at most a panel each, which rayon's
+/// workers take as they go free; `epilogue` then runs on each chunk's outputs while they are in
+/// cache. Returns the `(rows, out_features)` outputs, which each chunk zeroes before `work`
+/// writes them, in the worker that runs it: zeroed up front, on the calling thread, they kept
+/// the workers waiting for 4% of BERT-base's forward pass. Halving the rows between the workers
+/// up front left one waiting for the other 9–16% of the time on a busy 2-core machine (short
+/// pairs through BERT-base, Intel Xeon): the slower worker sets the pace of every product.
 pub(super) fn par_rows(
     input: &[f32],
     in_features: usize,
@@ -145,21 +152,20 @@ pub(super) fn par_rows(
         return Vec::new();
     }
     let level = Level::detected();
-    let per_worker = rows.div_ceil(tile_rows).div_ceil(rayon::current_num_threads()) * tile_rows;
+    let chunk_rows = rows
+        .div_ceil(rayon::current_num_threads() * CHUNKS_PER_WORKER)
+        .next_multiple_of(tile_rows)
+        .min(panel_rows);
     let mut output = Vec::with_capacity(len);
     output.spare_capacity_mut()[..len]
-        .par_chunks_mut(per_worker * out_features)
-        .zip(input.par_chunks(per_worker * in_features))
+        .par_chunks_mut(chunk_rows * out_features)
+        .zip(input.par_chunks(chunk_rows * in_features))
         .for_each(|(output, input)| {
             let output = zeroed(output);
-            for (output, input) in
-                output.chunks_mut(panel_rows * out_features).zip(input.chunks(panel_rows * in_features))
-            {
-                work(input, output);
-                epilogue.apply(level, output);
-            }
+            work(input, output);
+            epilogue.apply(level, output);
         });
-    // SAFETY: the workers' chunks cover the first `len` values, and each worker zeroed its own.
+    // SAFETY: the chunks cover the first `len` values, and each zeroed its own.
     unsafe { output.set_len(len) };
     output
 }
