@@ -10,6 +10,7 @@
 //! bit-identical results: they differ in speed only.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
 
 use super::cpu::{per_level, Level};
 use super::fused::{round, Epilogue};
@@ -118,22 +119,34 @@ impl Int8Linear {
         let groups = in_features.div_ceil(group);
         let group_bytes = block_cols * group;
         let mut packed = PageBuffer::zeroed(out_features.div_ceil(block_cols) * groups * group_bytes);
-        let mut scales = Vec::with_capacity(out_features);
-        let mut column_sums = Vec::with_capacity(out_features);
-        let mut row = vec![0i8; in_features];
-        with_f32_values(weight, |weight| {
-            for (col, values) in weight.chunks_exact(in_features.max(1)).enumerate().take(out_features) {
-                scales.push(quantize_weights(values, &mut row));
-                let (block, lane) = (col / block_cols, col % block_cols);
-                let mut sum = 0i32;
-                for (input, &q) in row.iter().enumerate() {
-                    sum += i32::from(q);
-                    let (g, within) = (input / group, input % group);
-                    packed[(block * groups + g) * group_bytes + lane * group + within] = q;
-                }
-                column_sums.push(sum);
-            }
+        // Blocks of columns in parallel: loading is otherwise serial, and quantizing BERT-base's
+        // weights on one thread was 2% of scoring 360 short pairs with `--dtype int8`.
+        let blocks: Vec<(Vec<f32>, Vec<i32>)> = with_f32_values(weight, |weight| {
+            packed
+                .par_chunks_exact_mut((groups * group_bytes).max(1))
+                .enumerate()
+                .map(|(block, packed)| {
+                    let first_col = block * block_cols;
+                    let cols = block_cols.min(out_features - first_col);
+                    let mut row = vec![0i8; in_features];
+                    let (mut scales, mut sums) = (Vec::with_capacity(cols), Vec::with_capacity(cols));
+                    for lane in 0..cols {
+                        let values = &weight[(first_col + lane) * in_features..][..in_features];
+                        scales.push(quantize_weights(values, &mut row));
+                        let mut sum = 0i32;
+                        for (input, &q) in row.iter().enumerate() {
+                            sum += i32::from(q);
+                            let (g, within) = (input / group, input % group);
+                            packed[g * group_bytes + lane * group + within] = q;
+                        }
+                        sums.push(sum);
+                    }
+                    (scales, sums)
+                })
+                .collect()
         })?;
+        let (scales, column_sums): (Vec<_>, Vec<_>) = blocks.into_iter().unzip();
+        let (scales, column_sums) = (scales.concat(), column_sums.concat());
         Ok(Self {
             kernel,
             in_features,

@@ -16,6 +16,8 @@ use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
 use std::sync::OnceLock;
 
+use rayon::prelude::*;
+
 use super::cpu::{self, Level};
 use super::fused::Epilogue;
 use super::linear::{par_rows, rows_op, with_f32_values, RowBlocks};
@@ -41,6 +43,11 @@ pub(super) fn panel_rows() -> usize {
         (l2 * 3 / 4 / (DEPTH * size_of::<f32>()) / 24 * 24).clamp(48, 768)
     })
 }
+
+/// Values from which [`PackedMatrix::from_columns`] packs on all workers: BERT-base's smallest
+/// weight has 590k; attention's operands (one head of one sequence: 64 × 512 at most) stay on
+/// the worker that runs the head.
+const PARALLEL_PACK_VALUES: usize = 1 << 19;
 
 /// Calls `$kernel::<R>` for the tile's row count.
 macro_rules! by_rows {
@@ -235,13 +242,20 @@ impl PackedMatrix {
     ) -> Self {
         let cols = kernel.cols();
         let mut data = PageBuffer::zeroed(outputs.div_ceil(cols) * inputs * cols);
-        for (block, packed) in data.chunks_exact_mut(inputs * cols).enumerate() {
+        let pack = |(block, packed): (usize, &mut [f32])| {
             for c in 0..cols.min(outputs - block * cols) {
                 let column = &columns[(block * cols + c) * stride..][..inputs];
                 for (packed, &value) in packed[c..].iter_mut().step_by(cols).zip(column) {
                     *packed = value;
                 }
             }
+        };
+        let block_len = (inputs * cols).max(1);
+        // A model's weights on every worker: loading is otherwise serial.
+        if inputs * outputs >= PARALLEL_PACK_VALUES {
+            data.par_chunks_exact_mut(block_len).enumerate().for_each(pack);
+        } else {
+            data.chunks_exact_mut(block_len).enumerate().for_each(pack);
         }
         Self { kernel, inputs, outputs, data }
     }
