@@ -495,21 +495,23 @@ mod tests {
         Ok(())
     }
 
+    /// On the calling thread, and on all workers (a matrix of `PARALLEL_PACK_VALUES` or more).
     #[test]
     fn packing_rows_is_packing_the_transposed_columns() {
-        let (inputs, outputs, stride) = (37, 100, 41);
-        let by_rows = values(inputs * stride, 6);
-        let mut by_columns = vec![0f32; outputs * stride];
-        for input in 0..inputs {
-            for col in 0..outputs.min(stride) {
-                by_columns[col * stride + input] = by_rows[input * stride + col];
+        for (inputs, outputs, stride) in [(37, 100, 41), (1031, PARALLEL_PACK_VALUES / 1031 + 3, 1040)] {
+            let by_rows = values(inputs * stride, 6);
+            let mut by_columns = vec![0f32; outputs * stride];
+            for input in 0..inputs {
+                for col in 0..outputs.min(stride) {
+                    by_columns[col * stride + input] = by_rows[input * stride + col];
+                }
             }
-        }
-        let outputs = outputs.min(stride);
-        for kernel in Kernel::available() {
-            let rows = PackedMatrix::from_rows(kernel, inputs, outputs, &by_rows, stride);
-            let columns = PackedMatrix::from_columns(kernel, inputs, outputs, &by_columns, stride);
-            assert_eq!(&rows.data[..], &columns.data[..], "{kernel:?}");
+            let outputs = outputs.min(stride);
+            for kernel in Kernel::available() {
+                let rows = PackedMatrix::from_rows(kernel, inputs, outputs, &by_rows, stride);
+                let columns = PackedMatrix::from_columns(kernel, inputs, outputs, &by_columns, stride);
+                assert_eq!(&rows.data[..], &columns.data[..], "{kernel:?}, {inputs} × {outputs}");
+            }
         }
     }
 
