@@ -6,8 +6,13 @@
 //! GFLOP/s (median of the repeats, or the best with `--best`) and int8's ratio to f32. `--cpu-time` divides by the
 //! process's CPU time instead of the wall time: GFLOP per CPU-second, which stays comparable
 //! while other processes share the cores (with `RAYON_NUM_THREADS=1`, per core).
+//!
+//! First it prints the CPU's f32 multiply-add peak on the same threads, measured the same way
+//! (`FMA peak: … GFLOP/s`): a kernel's share of it says how much any code could still gain,
+//! where a ratio to another library's sgemm only says who is ahead.
 
 use std::collections::HashMap;
+use std::hint::black_box;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -61,6 +66,77 @@ fn gflops(layer: &impl Module, input: &Tensor, flops: f64, args: &Args) -> Resul
     Ok(if args.best { rates.into_iter().fold(0.0, f64::max) } else { median(rates) })
 }
 
+/// Independent multiply-add chains per thread, as many as the registers hold beside the two
+/// operands (16 for AVX2, 32 for AVX-512): more than the FMA latency on both ports needs (4
+/// cycles × 2), so that the loop runs at the ports' throughput.
+const CHAINS: usize = 12;
+const CHAINS_512: usize = 24;
+
+/// Multiply-adds of `CHAINS` vectors, `iterations` times, at the widest vector the CPU has;
+/// returns the FLOPs done. Operands and sums pass through `black_box`: with constants, the
+/// compiler computes the result at build time.
+fn fma_loop(iterations: usize) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::*;
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512(iterations: usize) -> f64 {
+            let (mut acc, a, b) = black_box(([_mm512_set1_ps(1.0); CHAINS_512], _mm512_set1_ps(0.999_9), _mm512_set1_ps(1e-4)));
+            for _ in 0..iterations {
+                for acc in &mut acc {
+                    *acc = _mm512_fmadd_ps(*acc, a, b);
+                }
+            }
+            black_box(acc);
+            (iterations * CHAINS_512 * 16 * 2) as f64
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(iterations: usize) -> f64 {
+            let (mut acc, a, b) = black_box(([_mm256_set1_ps(1.0); CHAINS], _mm256_set1_ps(0.999_9), _mm256_set1_ps(1e-4)));
+            for _ in 0..iterations {
+                for acc in &mut acc {
+                    *acc = _mm256_fmadd_ps(*acc, a, b);
+                }
+            }
+            black_box(acc);
+            (iterations * CHAINS * 8 * 2) as f64
+        }
+        // SAFETY: each runs only where the CPU has its features.
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return unsafe { avx512(iterations) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return unsafe { avx2(iterations / 2) };
+        }
+    }
+    let (mut acc, a, b) = black_box(([1f32; CHAINS], 0.999_9f32, 1e-4f32));
+    for _ in 0..iterations {
+        for acc in &mut acc {
+            *acc = acc.mul_add(a, b);
+        }
+    }
+    black_box(acc);
+    (iterations * CHAINS * 2) as f64
+}
+
+/// The CPU's f32 multiply-add peak in GFLOP/s on all of rayon's threads at once (they share
+/// the cores' clock budget, so one core alone runs faster), timed like the products.
+fn fma_peak(args: &Args) -> f64 {
+    const ITERATIONS: usize = 20_000_000;
+    let mut rates = Vec::with_capacity(args.repeats);
+    for _ in 0..args.repeats {
+        let start = seconds(args.cpu_time);
+        let flops: f64 = rayon::broadcast(|_| fma_loop(ITERATIONS)).into_iter().sum();
+        let elapsed = seconds(args.cpu_time) - start;
+        rates.push(flops / elapsed / 1e9);
+    }
+    if args.best {
+        rates.into_iter().fold(0.0, f64::max)
+    } else {
+        median(rates)
+    }
+}
+
 fn main() -> Result<()> {
     stance::tune_allocator();
     let args = Args::parse();
@@ -70,7 +146,9 @@ fn main() -> Result<()> {
     if let Ok(line) = cpu.as_ref().map(|out| String::from_utf8_lossy(&out.stdout)) {
         print!("{line}");
     }
-    println!("| in → out | rows | f32 GFLOP/s | int8 GFLOP/s | int8 / f32 |\n|---|---|---|---|---|");
+    let peak = fma_peak(&args);
+    println!("FMA peak: {peak:.1} GFLOP/s on {} threads\n", rayon::current_num_threads());
+    println!("| in → out | rows | f32 GFLOP/s | int8 GFLOP/s | int8 / f32 | f32 / FMA peak |\n|---|---|---|---|---|---|");
     for (inp, out) in [(768, 768), (768, 3072), (3072, 768)] {
         let tensors = HashMap::from([
             ("weight".to_string(), (Tensor::randn(0f32, 0.05, (out, inp), &device)?)),
@@ -84,11 +162,12 @@ fn main() -> Result<()> {
             rates.push(gflops(&linear(inp, out, vb, dtype)?, &input, flops, &args)?);
         }
         println!(
-            "| {inp} → {out} | {} | {:.1} | {:.1} | {:.2}× |",
+            "| {inp} → {out} | {} | {:.1} | {:.1} | {:.2}× | {:.0}% |",
             args.rows,
             rates[0],
             rates[1],
-            rates[1] / rates[0]
+            rates[1] / rates[0],
+            100.0 * rates[0] / peak
         );
     }
     Ok(())

@@ -317,8 +317,7 @@ impl FusedAttention<'_> {
         let start = first * hidden + head * head_size;
         let query_start = first_query * hidden + head * head_size;
         let keys = PackedMatrix::from_columns(self.kernel, head_size, len, &key[start..], hidden);
-        let mut scores = vec![0f32; n * len];
-        keys.multiply(&query[query_start..], hidden, n, None, &mut scores, len);
+        let mut scores = keys.product(&query[query_start..], hidden, n, None);
         if let Some(relative) = self.relative {
             let offsets = &self.tokens.offsets[first..first + len];
             let distance = |q: usize, k: usize| offsets[q] + relative.rows.max_distance - offsets[k];
@@ -334,9 +333,7 @@ impl FusedAttention<'_> {
                     &table[low * hidden + head * head_size..],
                     hidden,
                 );
-                let mut products = vec![0f32; rows_of_content * width];
-                positions.multiply(content, hidden, rows_of_content, None, &mut products, width);
-                (products, low, width)
+                (positions.product(content, hidden, rows_of_content, None), low, width)
             };
             if let Some(table) = &relative.pos_key {
                 let (c2p, low, width) = term(table, &relative.rows.c2p, &query[query_start..], n);
@@ -362,9 +359,7 @@ impl FusedAttention<'_> {
         }
         softmax_rows(Level::detected(), &mut scores, len, self.scale);
         let values = PackedMatrix::from_rows(self.kernel, len, head_size, &value[start..], hidden);
-        let mut context = vec![0f32; n * head_size];
-        values.multiply(&scores, len, n, None, &mut context, head_size);
-        context
+        values.product(&scores, len, n, None)
     }
 }
 

@@ -9,6 +9,8 @@
 //! bits, whose pair sums cannot saturate, unlike `vpmaddubsw`'s) and the portable one return
 //! bit-identical results: they differ in speed only.
 
+use std::mem::MaybeUninit;
+
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -162,17 +164,21 @@ impl Int8Linear {
 
     /// `input` is row-major `(rows, in_features)`; returns `(rows, out_features)`.
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
-        par_rows(
-            input,
-            self.in_features,
-            self.out_features,
-            RowBlocks { tile: self.kernel.tile_rows(), panel: PANEL_ROWS },
-            self.epilogue,
-            |x, out| self.matmul_rows(x, out),
-        )
+        // SAFETY: `matmul_rows` writes every output of the rows it is given.
+        unsafe {
+            par_rows(
+                input,
+                self.in_features,
+                self.out_features,
+                RowBlocks { tile: self.kernel.tile_rows(), panel: PANEL_ROWS },
+                self.epilogue,
+                |x, out| self.matmul_rows(x, out),
+            )
+        }
     }
 
-    fn matmul_rows(&self, input: &[f32], output: &mut [f32]) {
+    /// Writes every value of `output`, `(rows, out_features)` for the rows of `input`.
+    fn matmul_rows(&self, input: &[f32], output: &mut [MaybeUninit<f32>]) {
         let kernel = self.kernel;
         let (tile_rows, block_cols, width) = (kernel.tile_rows(), kernel.block_cols(), kernel.input_bytes());
         let rows = input.len() / self.in_features;
@@ -260,14 +266,14 @@ per_level!(
         column_sums: &[i32],
         scales: &[f32],
         bias: &[f32],
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
     ) {
         let columns = sums.iter().zip(column_sums).zip(scales).zip(bias);
         for (out, (((&sum, &column_sum), &scale), &bias)) in out.iter_mut().zip(columns) {
             // Exact when the true sum fits in i32 (MAX_IN_FEATURES), even if the two terms
             // alone would not: wrapping arithmetic is exact mod 2³².
             let exact = sum.wrapping_sub(zero.wrapping_mul(column_sum));
-            *out = exact as f32 * (row_scale * scale) + bias;
+            out.write(exact as f32 * (row_scale * scale) + bias);
         }
     }
 );

@@ -131,18 +131,21 @@ const CHUNKS_PER_WORKER: usize = 4;
 
 /// Runs `work` on chunks of the input rows, whole tiles of at most a panel each, which rayon's
 /// workers take as they go free; `epilogue` then runs on each chunk's outputs while they are in
-/// cache. Returns the `(rows, out_features)` outputs, which each chunk zeroes before `work`
-/// writes them, in the worker that runs it: zeroed up front, on the calling thread, they kept
-/// the workers waiting for 4% of BERT-base's forward pass. Halving the rows between the workers
-/// up front left one waiting for the other 9–16% of the time on a busy 2-core machine (short
-/// pairs through BERT-base, Intel Xeon): the slower worker sets the pace of every product.
-pub(super) fn par_rows(
+/// cache. Returns the `(rows, out_features)` outputs, which `work` writes without their being
+/// zeroed first: zeroing them (in each worker) took 1.3% of BERT-base's f32 forward pass on an
+/// AVX2 CPU, 2% of int8's. Halving the rows between the workers up front left one waiting for
+/// the other 9–16% of the time on a busy 2-core machine (short pairs through BERT-base, Intel
+/// Xeon): the slower worker sets the pace of every product.
+///
+/// # Safety
+/// `work` writes every value of the output chunk it is given.
+pub(super) unsafe fn par_rows(
     input: &[f32],
     in_features: usize,
     out_features: usize,
     blocks: RowBlocks,
     epilogue: Epilogue,
-    work: impl Fn(&[f32], &mut [f32]) + Sync,
+    work: impl Fn(&[f32], &mut [MaybeUninit<f32>]) + Sync,
 ) -> Vec<f32> {
     let RowBlocks { tile: tile_rows, panel: panel_rows } = blocks;
     debug_assert_eq!(panel_rows % tile_rows, 0);
@@ -161,20 +164,15 @@ pub(super) fn par_rows(
         .par_chunks_mut(chunk_rows * out_features)
         .zip(input.par_chunks(chunk_rows * in_features))
         .for_each(|(output, input)| {
-            let output = zeroed(output);
             work(input, output);
+            // SAFETY: `work` wrote every value (the caller's promise); `MaybeUninit<f32>` has
+            // `f32`'s layout.
+            let output = unsafe { &mut *(output as *mut [MaybeUninit<f32>] as *mut [f32]) };
             epilogue.apply(level, output);
         });
-    // SAFETY: the chunks cover the first `len` values, and each zeroed its own.
+    // SAFETY: the chunks cover the first `len` values, and `work` wrote each chunk's.
     unsafe { output.set_len(len) };
     output
-}
-
-/// `values` set to zero, as initialized floats.
-fn zeroed(values: &mut [MaybeUninit<f32>]) -> &mut [f32] {
-    values.fill(MaybeUninit::new(0.0));
-    // SAFETY: every value was just written; `MaybeUninit<f32>` has `f32`'s layout.
-    unsafe { &mut *(values as *mut [MaybeUninit<f32>] as *mut [f32]) }
 }
 
 /// The CPU side of a linear layer as a candle op: checks that the input is contiguous f32

@@ -14,6 +14,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 
+use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -196,7 +197,12 @@ fn portable<const R: usize>(tile: &mut Tile) {
     let mut acc = [[0f32; PORTABLE_COLS]; R];
     for (r, acc) in acc.iter_mut().enumerate() {
         match (tile.accumulate, tile.bias) {
-            (true, _) => acc[..tile.cols].copy_from_slice(&tile.out[r * tile.out_stride..][..tile.cols]),
+            (true, _) => {
+                for (sum, out) in acc.iter_mut().zip(&tile.out[r * tile.out_stride..][..tile.cols]) {
+                    // SAFETY: the first pass over the inputs wrote the tile's outputs.
+                    *sum = unsafe { out.assume_init() };
+                }
+            }
             (false, Some(bias)) => acc.copy_from_slice(&bias[..PORTABLE_COLS]),
             (false, None) => {}
         }
@@ -210,7 +216,9 @@ fn portable<const R: usize>(tile: &mut Tile) {
         }
     }
     for (r, acc) in acc.iter().enumerate() {
-        tile.out[r * tile.out_stride..][..tile.cols].copy_from_slice(&acc[..tile.cols]);
+        for (out, &sum) in tile.out[r * tile.out_stride..][..tile.cols].iter_mut().zip(acc) {
+            out.write(sum);
+        }
     }
 }
 
@@ -222,9 +230,9 @@ struct Tile<'a> {
     weights: &'a [f32],
     /// Where sums start on the first pass (else from 0), padded to whole blocks.
     bias: Option<&'a [f32]>,
-    /// Whether `out` already holds the sums of earlier inputs.
+    /// Whether `out` already holds the sums of earlier inputs; if not, it may be uninitialized.
     accumulate: bool,
-    out: &'a mut [f32],
+    out: &'a mut [MaybeUninit<f32>],
     out_stride: usize,
     rows: usize,
     cols: usize,
@@ -285,18 +293,32 @@ impl PackedMatrix {
         self.outputs.div_ceil(self.kernel.cols()) * self.kernel.cols()
     }
 
+    /// `bias[c] + Σᵢ x[r][i] · self[i][c]` for `rows` rows of `x` (`x_stride` apart), as a new
+    /// `(rows, outputs)` matrix, on the calling thread.
+    pub(super) fn product(&self, x: &[f32], x_stride: usize, rows: usize, bias: Option<&[f32]>) -> Vec<f32> {
+        let len = rows * self.outputs;
+        let mut out = Vec::with_capacity(len);
+        self.multiply(x, x_stride, rows, bias, &mut out.spare_capacity_mut()[..len], self.outputs);
+        // SAFETY: `multiply` wrote the `rows × outputs` values.
+        unsafe { out.set_len(len) };
+        out
+    }
+
     /// `out[r][c] = bias[c] + Σᵢ x[r][i] · self[i][c]` for `rows` rows of `x` (`x_stride`
-    /// apart) into `out` (`out_stride` apart), on the calling thread.
+    /// apart) into `out` (`out_stride` apart), on the calling thread. Writes every `out[r][c]`
+    /// (`c < outputs`), without reading what `out` held.
     pub(super) fn multiply(
         &self,
         x: &[f32],
         x_stride: usize,
         rows: usize,
         bias: Option<&[f32]>,
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
         out_stride: usize,
     ) {
         let (k, n, cols, tile_rows) = (self.inputs, self.outputs, self.kernel.cols(), self.kernel.rows());
+        // The first pass over the inputs writes every output; with no inputs there is none.
+        assert!(k > 0, "a product over no inputs");
         if let Some(bias) = bias {
             assert!(bias.len() >= self.padded_outputs());
         }
@@ -348,9 +370,12 @@ impl PackedLinear {
     fn matmul(&self, input: &[f32]) -> Vec<f32> {
         let (k, n) = (self.weight.inputs, self.weight.outputs);
         let blocks = RowBlocks { tile: self.weight.kernel.rows(), panel: panel_rows() };
-        par_rows(input, k, n, blocks, self.epilogue, |x, out| {
-            self.weight.multiply(x, k, x.len() / k, Some(&self.bias), out, n)
-        })
+        // SAFETY: `multiply` writes every output of the rows it is given.
+        unsafe {
+            par_rows(input, k, n, blocks, self.epilogue, |x, out| {
+                self.weight.multiply(x, k, x.len() / k, Some(&self.bias), out, n)
+            })
+        }
     }
 }
 
@@ -390,7 +415,7 @@ mod x86 {
     /// loads and not the multiply-adds being what limited the 12-row tile.
     #[target_feature(enable = "avx512f")]
     unsafe fn avx512<const R: usize>(tile: &mut Tile) {
-        let (x, w, out) = (tile.x.as_ptr(), tile.weights.as_ptr(), tile.out.as_mut_ptr());
+        let (x, w, out) = (tile.x.as_ptr(), tile.weights.as_ptr(), tile.out.as_mut_ptr().cast::<f32>());
         let mask = |part: usize| -> __mmask16 {
             let cols = tile.cols.saturating_sub(16 * part).min(16);
             ((1u32 << cols) - 1) as __mmask16
@@ -400,7 +425,8 @@ mod x86 {
         for (r, acc) in acc.iter_mut().enumerate() {
             for (v, acc) in acc.iter_mut().enumerate() {
                 // SAFETY (all accesses): bounds checked by `Kernel::run`; masked lanes are
-                // neither read nor written.
+                // neither read nor written; with `accumulate`, the first pass over the inputs
+                // wrote the outputs read here.
                 *acc = match (tile.accumulate, tile.bias) {
                     (true, _) => _mm512_maskz_loadu_ps(masks[v], out.add(r * tile.out_stride + 16 * v)),
                     (false, Some(bias)) => _mm512_loadu_ps(bias.as_ptr().add(16 * v)),
@@ -427,7 +453,7 @@ mod x86 {
     /// The same tile in 256-bit registers: 6 rows × 2 vectors of 8 columns.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn avx2<const R: usize>(tile: &mut Tile) {
-        let (x, w, out) = (tile.x.as_ptr(), tile.weights.as_ptr(), tile.out.as_mut_ptr());
+        let (x, w, out) = (tile.x.as_ptr(), tile.weights.as_ptr(), tile.out.as_mut_ptr().cast::<f32>());
         let mask = |half: usize| -> __m256i {
             let cols = tile.cols.saturating_sub(8 * half).min(8) as i32;
             _mm256_cmpgt_epi32(_mm256_set1_epi32(cols), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
