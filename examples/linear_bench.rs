@@ -81,7 +81,8 @@ fn fma_loop(iterations: usize) -> f64 {
         use std::arch::x86_64::*;
         #[target_feature(enable = "avx512f")]
         unsafe fn avx512(iterations: usize) -> f64 {
-            let (mut acc, a, b) = black_box(([_mm512_set1_ps(1.0); CHAINS_512], _mm512_set1_ps(0.999_9), _mm512_set1_ps(1e-4)));
+            let (mut acc, a, b) =
+                black_box(([_mm512_set1_ps(1.0); CHAINS_512], _mm512_set1_ps(0.999_9), _mm512_set1_ps(1e-4)));
             for _ in 0..iterations {
                 for acc in &mut acc {
                     *acc = _mm512_fmadd_ps(*acc, a, b);
@@ -92,7 +93,8 @@ fn fma_loop(iterations: usize) -> f64 {
         }
         #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2(iterations: usize) -> f64 {
-            let (mut acc, a, b) = black_box(([_mm256_set1_ps(1.0); CHAINS], _mm256_set1_ps(0.999_9), _mm256_set1_ps(1e-4)));
+            let (mut acc, a, b) =
+                black_box(([_mm256_set1_ps(1.0); CHAINS], _mm256_set1_ps(0.999_9), _mm256_set1_ps(1e-4)));
             for _ in 0..iterations {
                 for acc in &mut acc {
                     *acc = _mm256_fmadd_ps(*acc, a, b);

@@ -233,7 +233,7 @@ struct ScoreArgs {
     /// Sequences per forward pass.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Tokens per model input (default: the model's limit, at most 512; LLM prompts: 2048).
+    /// Tokens per model input (default: the model's limit or its tokenizer's, at most 512; LLM prompts: 2048).
     #[arg(long)]
     max_length: Option<usize>,
     /// Long statements: keep the beginning, or score overlapping windows.
@@ -449,7 +449,17 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("stance={default}")));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    // Warnings and errors read as messages (`WARN cases.csv: …`), without a clock, module path
+    // or colour codes where stderr is a file; `-v` adds the time and module for tracing a run.
+    let logger = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    if verbose == 0 {
+        logger.without_time().with_target(false).init();
+    } else {
+        logger.init();
+    }
 }
 
 pub fn run(cli: Cli) -> Result<()> {

@@ -62,7 +62,7 @@ pub struct InferenceArgs {
     /// Sequences per forward pass.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Tokens per model input (default: the model's limit, at most 512; LLM prompts: 2048).
+    /// Tokens per model input (default: the model's limit or its tokenizer's, at most 512; LLM prompts: 2048).
     #[arg(long)]
     max_length: Option<usize>,
     /// Long statements: keep the beginning, or average overlapping windows.

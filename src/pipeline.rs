@@ -193,7 +193,7 @@ pub fn score_run(
     let is_mentioned = |pair: usize| mentioned.as_ref().is_none_or(|m| m[pair]);
 
     let mut stats = RunStats { parts: layout.parts(), ..RunStats::default() };
-    let (run_dir, mut scores) = match &run.out {
+    let (mut run_dir, mut scores) = match &run.out {
         Some(out) => {
             let opened = RunDir::open(out, &config, layout, run.existing, reporter)?;
             // The lock is ours: no other process is writing `out`.
@@ -259,6 +259,14 @@ pub fn score_run(
             Ok(scored) => scored,
             Err(error) => {
                 reporter.finish();
+                // With no part saved the folder holds nothing to resume: left there, it would
+                // make the next run to this --out ask for --restart. Its own removal failing
+                // matters less than the error that stopped the run.
+                if part == 0 {
+                    if let Some(dir) = run_dir.take() {
+                        let _ = dir.remove();
+                    }
+                }
                 return Err(stopped(error, part, layout, run_dir.as_ref()));
             }
         };

@@ -52,6 +52,42 @@ fn labels_map_by_name_not_by_position() {
     assert!(straight[0] != straight[1] && straight[1] != straight[2]);
 }
 
+/// `save_pretrained` leaves label names out of config.json when they are transformers'
+/// defaults: the labels are then `LABEL_0`… (for `num_labels`), and a label map names them.
+#[test]
+fn unnamed_labels_are_transformers_defaults() {
+    use Stance::{Against, Favor, None};
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::fixture_model_dir("bert")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let config_path = dir.path().join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    let labels = config.as_object_mut().unwrap().remove("id2label").unwrap();
+    config.as_object_mut().unwrap().remove("label2id");
+    config["num_labels"] = 3.into();
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let resolved =
+        stance::model::resolve(dir.path().to_str().unwrap(), std::path::Path::new("/nonexistent")).unwrap();
+    let model = stance::model::Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap();
+    let stance_of = |name: &serde_json::Value| match name.as_str().unwrap() {
+        "entailment" => Favor,
+        "contradiction" => Against,
+        _ => None,
+    };
+    let unnamed: Vec<(String, Stance)> =
+        (0..3).map(|i| (format!("LABEL_{i}"), stance_of(&labels[i.to_string()]))).collect();
+    let options = ScoreOptions {
+        label_map: unnamed.iter().map(|(label, stance)| (label.clone(), *stance)).collect(),
+        ..ScoreOptions::default()
+    };
+    let run = score_texts(&TEXTS, &targets(), &model, &options, &Silent).unwrap();
+    let got: Vec<[f32; 3]> = (0..TEXTS.len()).map(|i| run.get(i, 0).probs).collect();
+    assert_eq!(got, probs(&[("entailment", Favor), ("contradiction", Against), ("neutral", None)]));
+}
+
 fn refusal(options: ScoreOptions) -> ScoreError {
     let model = common::fixture_model("bert");
     score_texts(&TEXTS, &targets(), &model, &options, &Silent).unwrap_err()
@@ -74,7 +110,10 @@ fn options_that_cannot_work_are_refused_up_front() {
         ..ScoreOptions::default()
     };
     let err = refusal(nli_with_map);
-    assert_eq!(err.to_string(), "--label-map applies to the classifier method, not --method nli");
+    assert_eq!(
+        err.to_string(),
+        "a model label map (--label-map; --model-label-map in stance eval) applies to the classifier method, not --method nli"
+    );
 
     for temperature in [0.0, -0.05, f32::NAN, f32::INFINITY] {
         let options =

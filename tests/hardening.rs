@@ -49,6 +49,8 @@ fn a_nan_weight_is_an_error_naming_the_statement_not_a_favor_label() {
         run.stderr
     );
     assert!(!dir.path().join("scores.csv").exists());
+    // Nothing was saved to resume from: no run folder is left to make the next run ask for --restart.
+    assert!(!dir.path().join("scores.csv.parts").exists());
 }
 
 #[test]
@@ -132,8 +134,7 @@ fn thread_counts_beyond_any_machine_are_a_usage_error() {
 fn unreadable_parquet_types_name_their_column() {
     let tables = common::repo().join("tests/fixtures/tables");
     for (file, column, dtype) in [
-        ("score-int8.parquet", "score", "Int8"),
-        ("score-uint16.parquet", "score", "UInt16"),
+        ("score-float16.parquet", "score", "Float16"),
         ("score-decimal.parquet", "score", "Decimal(5, 2)"),
         ("extra-decimal.parquet", "amount", "Decimal(5, 2)"),
     ] {
@@ -144,6 +145,65 @@ fn unreadable_parquet_types_name_their_column() {
             let expected = format!("column {column:?} has Parquet type {dtype}");
             assert!(run.stderr.contains(&expected), "{file}: {}", run.stderr);
         }
+    }
+}
+
+/// pandas writes downcast integers (and category codes) as Int8, Int16, UInt8, UInt16.
+#[test]
+fn small_integer_scores_are_analysed() {
+    let tables = common::repo().join("tests/fixtures/tables");
+    for file in ["score-int8.parquet", "score-uint16.parquet"] {
+        let path = tables.join(file);
+        for command in ["trend", "show"] {
+            let run = stance(&tables, &[command, path.to_str().unwrap()]);
+            assert_eq!(run.code, 0, "{file}: {}", run.transcript());
+        }
+    }
+}
+
+/// A corpus's extra columns of the types pandas writes (small integers, a timestamp in a
+/// named zone) pass through to every format; bytes pass through to Parquet, and a format
+/// that cannot hold them is refused before the model loads, not by a panic after scoring.
+#[test]
+fn pandas_column_types_pass_through_or_are_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let tables = common::repo().join("tests/fixtures/tables");
+    let model = common::fixture_model_dir("bert");
+    let score = |corpus: &str, out: &str| {
+        let corpus = tables.join(corpus);
+        let args = ["score", corpus.to_str().unwrap(), "--target", "peace", "--model"];
+        stance(
+            dir.path(),
+            &[&args[..], &[model.to_str().unwrap(), "--no-cache", "-q", "--out", out]].concat(),
+        )
+    };
+    for out in ["scores.ndjson", "scores.csv", "scores.parquet"] {
+        let run = score("corpus-pandas-types.parquet", out);
+        assert_eq!(run.code, 0, "{out}: {}", run.transcript());
+        let shown = stance(dir.path(), &["show", out]);
+        assert_eq!(shown.code, 0, "{out}: {}", shown.transcript());
+        for value in ["200", "2025"] {
+            assert!(shown.stdout.contains(value), "{out}: {}", shown.stdout);
+        }
+    }
+    let ndjson = std::fs::read_to_string(dir.path().join("scores.ndjson")).unwrap();
+    assert!(
+        ndjson.contains("\"scraped_at\":\"2025-03-04 10:00:00 CET\"")
+            || ndjson.contains("\"scraped_at\":\"2025-03-04T10:00:00+01:00\""),
+        "{ndjson}"
+    );
+
+    let run = score("corpus-bytes.parquet", "bytes.parquet");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for (out, format, instead) in
+        [("bytes.ndjson", "NDJSON", ".parquet"), ("bytes.csv", "CSV", ".parquet or .ndjson")]
+    {
+        let run = score("corpus-bytes.parquet", out);
+        assert_eq!(run.code, 2, "{out}: {}", run.transcript());
+        let expected = format!("{format} cannot hold column \"raw\" of type binary; write {instead} instead");
+        assert!(run.stderr.contains(&expected), "{out}: {}", run.stderr);
+        assert!(!run.stderr.contains("--resume"), "{out}: {}", run.stderr);
+        assert!(!dir.path().join(out).exists() && !dir.path().join(format!("{out}.parts")).exists());
     }
 }
 
@@ -330,5 +390,25 @@ fn a_failed_write_reports_the_disks_error_and_the_path() {
         assert!(stderr.contains("File too large (os error 27)"), "{stderr}");
         assert!(!stderr.contains("thrift"), "{stderr}");
         assert!(!dir.path().join(out).exists());
+    }
+}
+
+/// `Actor` is not `actor`: the run goes on without actors, as documented, but says which column
+/// was probably meant and the flag that takes it.
+#[test]
+fn a_column_named_like_actor_is_pointed_out() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("corpus.csv"),
+        "id,Actor, Date ,text\ns1,Kremlin,2025-03-04,Russia is always open to peace negotiations.\n",
+    )
+    .unwrap();
+    let model = common::fixture_model_dir("bert");
+    let args = ["score", "corpus.csv", "--target", "peace", "--model", model.to_str().unwrap(), "--no-cache"];
+    let run = stance(dir.path(), &[&args[..], &["--out", "scores.csv"]].concat());
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    for (role, column) in [("actor", "Actor"), ("date", " Date ")] {
+        let hint = format!("no \"{role}\" column, so the {role} of every statement is empty; to use \"{column}\", pass --{role}-col \"{column}\"");
+        assert!(run.stderr.contains(&hint), "{}", run.stderr);
     }
 }

@@ -464,11 +464,14 @@ fn date_intervals_cover_the_true_change_date() {
 
 #[test]
 fn date_intervals_stay_between_the_neighbouring_changes() {
-    // Two weak shifts close together: wide posteriors pressed against each other's windows.
+    // Two shifts close together: posteriors pressed against each other's windows. (A middle
+    // segment of 21 statements 1.4 sd up, as here before, is found in few series since the
+    // block test stopped rewarding any order in a series, serial correlation included: its
+    // statistic sees one split at a time. See the module doc of `shift`.)
     let mut rng = Xoshiro256::seed_from_u64(41);
     let mut rows = Rows::default();
     for s in 0..100 {
-        weekly_series(&mut rows, &format!("actor {s:03}"), &mut rng, 30, &[0, 10, 17], &[-0.2, 0.15, -0.2]);
+        weekly_series(&mut rows, &format!("actor {s:03}"), &mut rng, 30, &[0, 10, 17], &[-0.25, 0.25, -0.25]);
     }
     let options = ShiftOptions { permutations: 199, bootstrap: 50, ..ShiftOptions::default() };
     let out = shifts(&rows.frame(), &options).unwrap();
@@ -493,7 +496,7 @@ fn date_intervals_stay_between_the_neighbouring_changes() {
     }
     let series = column_str(&out, "actor").into_iter().collect::<std::collections::BTreeSet<_>>().len();
     println!(
-        "shift dates, two weak shifts 7 weeks apart: {} changes in {series} series, every interval \
+        "shift dates, two shifts of 2 sd 7 weeks apart: {} changes in {series} series, every interval \
          inside its window; {inside} hold the detected index",
         out.height()
     );

@@ -162,7 +162,24 @@ fn floats(col: &Column) -> Option<Float64Chunked> {
 fn scores(df: &DataFrame) -> Result<Vec<f64>, AnalysisError> {
     const EXPECTED: &str = "a Float64 column of numbers in [-1, 1] without missing values";
     let col = column(df, "score", EXPECTED)?;
-    let values = floats(col).ok_or_else(|| wrong_type(col, EXPECTED))?;
+    let values = match (floats(col), col.str()) {
+        (Some(values), _) => values,
+        // Numbers as text (` 0.5 `, or a column another tool wrote with an `NA` in it): each
+        // parsed, or the first that is none named.
+        (None, Ok(text)) => text
+            .iter()
+            .enumerate()
+            .map(|(row, v)| match v.map(str::trim).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v.parse::<f64>().map(Some).map_err(|_| AnalysisError::NotANumber {
+                    row: row + 1,
+                    value: v.to_owned(),
+                    expected: EXPECTED,
+                }),
+            })
+            .collect::<Result<Float64Chunked, _>>()?,
+        (None, Err(_)) => return Err(wrong_type(col, EXPECTED)),
+    };
     values
         .iter()
         .enumerate()
@@ -268,9 +285,17 @@ mod tests {
         let e = read(&df, &["actor"], false).unwrap_err().to_string();
         assert!(e.contains("row 2") && e.contains("1.5") && e.contains("[-1, 1]"), "{e}");
 
-        df.with_column(Series::new("score".into(), ["x", "y", "z"]).into()).unwrap();
+        df.with_column(Series::new("score".into(), [" 0.5", "NA", "z"]).into()).unwrap();
         let e = read(&df, &["actor"], false).unwrap_err().to_string();
-        assert!(e.contains("`score` has type str"), "{e}");
+        assert!(e.starts_with("column `score`, row 2: \"NA\" is not a number; expected"), "{e}");
+
+        df.with_column(Series::new("score".into(), [" 0.5", "-1", "1e-1 "]).into()).unwrap();
+        let scores: Vec<f64> = read(&df, &["actor"], false).unwrap().obs.iter().map(|o| o.score).collect();
+        assert_eq!(scores, [0.5, -1.0, 0.1]);
+
+        df.with_column(Series::new("score".into(), [true, false, true]).into()).unwrap();
+        let e = read(&df, &["actor"], false).unwrap_err().to_string();
+        assert!(e.contains("`score` has type bool"), "{e}");
 
         let e = read(&frame(), &["speaker"], false).unwrap_err().to_string();
         assert!(e.contains("no column `speaker`") && e.contains("`actor`"), "{e}");

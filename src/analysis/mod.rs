@@ -39,6 +39,8 @@ pub enum AnalysisError {
     WrongType { column: String, found: String, expected: &'static str },
     #[error("column `{column}`, row {row}: value is missing; expected {expected}")]
     Null { column: String, row: usize, expected: &'static str },
+    #[error("column `score`, row {row}: {value:?} is not a number; expected {expected}")]
+    NotANumber { row: usize, value: String, expected: &'static str },
     #[error("column `score`, row {row}: {value} is not a number in [-1, 1]")]
     ScoreOutOfRange { row: usize, value: f64 },
     #[error("column `{column}`, row {row}: the date is outside the supported calendar")]

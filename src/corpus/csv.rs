@@ -267,8 +267,16 @@ fn string_column(name: &str, values: &[Option<Cow<str>>]) -> Column {
 
 /// An integer written as a program writes it: it fits i64 and has no `+` or leading zeros
 /// (`007`, `+4930…` are codes, whose text matters, more often than numbers).
-fn canonical_integer(v: &str) -> bool {
+pub(super) fn canonical_integer(v: &str) -> bool {
     v.parse::<i64>().is_ok_and(|n| n.to_string() == v)
+}
+
+/// A number that f64 holds as well as it was written: one not written as an integer, or an
+/// integer within ±2⁵³ (beyond, f64 would change its digits: `12345678901234567` reads back
+/// as `12345678901234568`).
+pub(super) fn exact_number(v: &str) -> bool {
+    const EXACT: i64 = 1 << 53;
+    non_integer_number(v) || v.parse::<i64>().is_ok_and(|n| (-EXACT..=EXACT).contains(&n))
 }
 
 /// A number that is not written as an integer (`-1.5`, `.5`, `2e-3`, `NaN`, `inf`): Rust
@@ -281,8 +289,8 @@ fn non_integer_number(v: &str) -> bool {
 
 /// The narrowest of Int64, Float64, Boolean, String that holds every value: a column is
 /// numeric only when every value is a [`canonical_integer`] (Int64) or that or a
-/// [`non_integer_number`] (Float64), so identifiers such as `007`, `+4930…` or a 21-digit
-/// number pass through as their text.
+/// [`non_integer_number`] (Float64, if every integer in it is an [`exact_number`]), so
+/// identifiers such as `007`, `+4930…` or a 21-digit number pass through as their text.
 fn inferred_column(name: &str, values: &[Option<Cow<str>>]) -> Column {
     let present = || values.iter().flatten();
     if present().next().is_none() {
@@ -292,7 +300,7 @@ fn inferred_column(name: &str, values: &[Option<Cow<str>>]) -> Column {
         let parsed = values.iter().map(|v| v.as_ref().and_then(|v| v.parse::<i64>().ok()));
         return Int64Chunked::from_iter_options(name.into(), parsed).into_column();
     }
-    if present().all(|v| canonical_integer(v) || non_integer_number(v)) {
+    if present().all(|v| (canonical_integer(v) && exact_number(v)) || non_integer_number(v)) {
         let parsed = values.iter().map(|v| v.as_ref().and_then(|v| v.parse::<f64>().ok()));
         return Float64Chunked::from_iter_options(name.into(), parsed).into_column();
     }
@@ -390,10 +398,10 @@ mod tests {
 
     #[test]
     fn types_are_inferred_except_for_text_columns() {
-        let text = "id,n,f,b,s,empty,zip,phone,big,e\n\
-                    007,1,1.5,true,x,,01234,+4930,123456789012345678901,1e-3\n\
-                    10,-2,2,FALSE,3,,10115,4930,1,-2.5E+2\n\
-                    11,3,.5,true,y,,10117,4931,2,NaN\n";
+        let text = "id,n,f,b,s,empty,zip,phone,big,e,mixed\n\
+                    007,1,1.5,true,x,,01234,+4930,123456789012345678901,1e-3,12345678901234567\n\
+                    10,-2,2,FALSE,3,,10115,4930,1,-2.5E+2,1.5\n\
+                    11,3,.5,true,y,,10117,4931,2,NaN,1\n";
         let (frame, _) = parse(text, b',').unwrap();
         let dtypes: Vec<DataType> = frame.dtypes();
         assert_eq!(
@@ -409,6 +417,8 @@ mod tests {
                 DataType::String,
                 DataType::String,
                 DataType::Float64,
+                // A 17-digit integer has no f64 beside the decimal: as written.
+                DataType::String,
             ]
         );
         assert_eq!(strings(&frame, "id"), vec![Some("007".into()), Some("10".into()), Some("11".into())]);

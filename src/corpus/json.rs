@@ -1,6 +1,9 @@
 //! NDJSON / JSON Lines, parsed with serde_json over the whole text so that errors carry the
 //! file's own line numbers, and built into columns here so that key order and mixed types
 //! are handled the same on every row (polars infers a schema from the first rows only).
+//! Values are kept as their text in the file until their column's type is known, so that a
+//! number no column type would give back as written (a 22-digit id, `1.0` beside `1` in the
+//! id column) stays that text.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -8,12 +11,15 @@ use std::path::Path;
 
 use polars::prelude::*;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::csv::{canonical_integer, exact_number};
 use super::error::{CorpusError, Location};
 
-/// Parses one JSON object per line into a frame and the line each row starts on. An array or
-/// object in a column named in `text_columns` is an error: its JSON text is not a statement.
+/// Parses one JSON object per line into a frame and the line each row starts on. Columns named
+/// in `text_columns` are text, numbers as written; an array or object in one is an error: its
+/// JSON text is not a statement.
 pub(super) fn read(
     text: &str,
     path: &Path,
@@ -23,7 +29,7 @@ pub(super) fn read(
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Object>();
     let mut names: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    let mut columns: Vec<Vec<Option<Value>>> = Vec::new();
+    let mut columns: Vec<Vec<Option<Cell>>> = Vec::new();
     let mut lines = Vec::new();
     let (mut pos, mut line) = (0, 1);
     loop {
@@ -49,10 +55,15 @@ pub(super) fn read(
         lines.push(line);
         line += bytes.get(pos..end).map_or(0, |b| b.iter().filter(|&&c| c == b'\n').count());
         pos = end;
-        for (key, value) in object.0 {
-            let nested = match value {
-                Value::Array(_) => Some("an array"),
-                Value::Object(_) => Some("an object"),
+        for (key, raw) in object.0 {
+            let value = Cell::parse(raw).map_err(|source| CorpusError::Json {
+                path: path.to_owned(),
+                line,
+                source,
+            })?;
+            let nested = match &value {
+                Cell::Nested(Value::Array(_)) => Some("an array"),
+                Cell::Nested(_) => Some("an object"),
                 _ => None,
             };
             if let Some(found) = nested.filter(|_| text_columns.contains(&key.as_str())) {
@@ -78,32 +89,72 @@ pub(super) fn read(
             }
         }
     }
-    let frame_columns = names.iter().zip(&columns).map(|(name, values)| build_column(name, values)).collect();
+    let frame_columns = names
+        .iter()
+        .zip(&columns)
+        .map(|(name, values)| build_column(name, values, text_columns.contains(&name.as_str())))
+        .collect();
     let frame = DataFrame::new(lines.len(), frame_columns)
         .map_err(|source| CorpusError::Frame { path: path.to_owned(), source })?;
     Ok((frame, lines))
 }
 
-/// A JSON object with its keys in written order (serde_json's own map sorts them).
-struct Object(Vec<(String, Value)>);
+/// A JSON object with its keys in written order (serde_json's own map sorts them), and each
+/// value's text in the file.
+struct Object<'a>(Vec<(String, &'a RawValue)>);
 
-impl<'de> Deserialize<'de> for Object {
+impl<'de> Deserialize<'de> for Object<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct ObjectVisitor;
         impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = Object;
+            type Value = Object<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Object<'de>, A::Error> {
                 let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(entry) = map.next_entry::<String, Value>()? {
+                while let Some(entry) = map.next_entry::<String, &'de RawValue>()? {
                     entries.push(entry);
                 }
                 Ok(Object(entries))
             }
         }
         deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+/// One value: numbers as their text in the file.
+#[derive(Clone)]
+enum Cell<'a> {
+    Null,
+    Bool(bool),
+    Number(&'a str),
+    Str(String),
+    Nested(Value),
+}
+
+impl<'a> Cell<'a> {
+    fn parse(raw: &'a RawValue) -> Result<Self, serde_json::Error> {
+        let text = raw.get();
+        Ok(match text.as_bytes().first() {
+            Some(b'n') => Cell::Null,
+            Some(b't') => Cell::Bool(true),
+            Some(b'f') => Cell::Bool(false),
+            Some(b'"') => Cell::Str(serde_json::from_str(text)?),
+            Some(b'[' | b'{') => Cell::Nested(serde_json::from_str(text)?),
+            _ => Cell::Number(text),
+        })
+    }
+
+    /// The value as text: strings as themselves, numbers as written, the rest as compact JSON.
+    fn text(&self) -> Option<String> {
+        match self {
+            Cell::Null => None,
+            Cell::Bool(b) => Some(b.to_string()),
+            Cell::Number(n) => Some((*n).to_owned()),
+            Cell::Str(s) => Some(s.clone()),
+            Cell::Nested(v) => Some(v.to_string()),
+        }
     }
 }
 
@@ -120,14 +171,14 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(value: &Value) -> Kind {
+    fn of(value: &Cell) -> Kind {
         match value {
-            Value::Null => Kind::Null,
-            Value::Bool(_) => Kind::Bool,
-            Value::Number(n) if n.is_i64() => Kind::Int,
-            Value::Number(_) => Kind::Float,
-            Value::String(_) => Kind::Str,
-            Value::Array(_) | Value::Object(_) => Kind::Json,
+            Cell::Null => Kind::Null,
+            Cell::Bool(_) => Kind::Bool,
+            Cell::Number(n) if canonical_integer(n) => Kind::Int,
+            Cell::Number(_) => Kind::Float,
+            Cell::Str(_) => Kind::Str,
+            Cell::Nested(_) => Kind::Json,
         }
     }
 
@@ -141,30 +192,41 @@ impl Kind {
     }
 }
 
-fn build_column(name: &str, values: &[Option<Value>]) -> Column {
+/// The column of `values`: text if `as_text`, else the narrowest type that gives every value
+/// back (Float64 only if no integer in it is beyond f64's exact range), else text.
+fn build_column<'a>(name: &str, values: &[Option<Cell<'a>>], as_text: bool) -> Column {
     let kind = values.iter().flatten().fold(Kind::Null, |kind, v| kind.merge(Kind::of(v)));
     let name: PlSmallStr = name.into();
+    let number = |value: &Option<Cell<'a>>| -> Option<&'a str> {
+        match value {
+            Some(Cell::Number(n)) => Some(*n),
+            _ => None,
+        }
+    };
     match kind {
-        Kind::Bool => BooleanChunked::from_iter_options(name, values.iter().map(|v| v.as_ref()?.as_bool()))
-            .into_column(),
+        _ if as_text => {}
+        Kind::Bool => {
+            let bools = values.iter().map(|v| match v {
+                Some(Cell::Bool(b)) => Some(*b),
+                _ => None,
+            });
+            return BooleanChunked::from_iter_options(name, bools).into_column();
+        }
         Kind::Int => {
-            Int64Chunked::from_iter_options(name, values.iter().map(|v| v.as_ref()?.as_i64())).into_column()
+            let ints = values.iter().map(|v| number(v)?.parse().ok());
+            return Int64Chunked::from_iter_options(name, ints).into_column();
         }
-        Kind::Float => {
-            Float64Chunked::from_iter_options(name, values.iter().map(|v| v.as_ref()?.as_f64())).into_column()
+        Kind::Float if values.iter().filter_map(number).all(exact_number) => {
+            let floats = values.iter().map(|v| number(v)?.parse().ok());
+            return Float64Chunked::from_iter_options(name, floats).into_column();
         }
-        Kind::Null | Kind::Str | Kind::Json => {
-            let mut builder = StringChunkedBuilder::new(name, values.len());
-            for value in values {
-                match value {
-                    None | Some(Value::Null) => builder.append_null(),
-                    Some(Value::String(s)) => builder.append_value(s),
-                    Some(other) => builder.append_value(other.to_string()),
-                }
-            }
-            builder.finish().into_column()
-        }
+        Kind::Float | Kind::Null | Kind::Str | Kind::Json => {}
     }
+    let mut builder = StringChunkedBuilder::new(name, values.len());
+    for value in values {
+        builder.append_option(value.as_ref().and_then(Cell::text));
+    }
+    builder.finish().into_column()
 }
 
 #[cfg(test)]
@@ -192,7 +254,7 @@ mod tests {
             vec![
                 DataType::String,
                 DataType::Int64,
-                DataType::Float64,
+                DataType::String,
                 DataType::Boolean,
                 DataType::String,
                 DataType::String,
@@ -209,7 +271,38 @@ mod tests {
         assert_eq!(strings("late"), vec![None, Some("L".into()), None]);
         let n: Vec<Option<i64>> = frame.column("n").unwrap().i64().unwrap().iter().collect();
         assert_eq!(n, vec![Some(1), Some(2), None]);
-        assert_eq!(frame.column("x").unwrap().f64().unwrap().get(1), Some(2.5));
+        // 18446744073709551615 is beyond f64's exact integers: the column stays as written.
+        assert_eq!(
+            strings("x"),
+            vec![Some("1".into()), Some("2.5".into()), Some("18446744073709551615".into())]
+        );
+    }
+
+    #[test]
+    fn numbers_keep_their_digits() {
+        let text = concat!(
+            "{\"id\": 1234567890123456789012, \"text\": \"a\", \"f\": 1, \"g\": 1e3, \"big\": 9007199254740993}\n",
+            "{\"id\": 1.0, \"text\": \"b\", \"f\": 0.1, \"g\": -2, \"big\": 0.5}\n",
+            "{\"id\": 1, \"text\": \"c\", \"f\": -7, \"g\": 2.5E-1, \"big\": 1}\n",
+        );
+        let (frame, _) = read(text, Path::new("c.jsonl"), &["text", "id"]).unwrap();
+        let strings = |name: &str| -> Vec<Option<String>> {
+            frame.column(name).unwrap().str().unwrap().iter().map(|v| v.map(str::to_owned)).collect()
+        };
+        // Ids are text as written: two ids differing past the 17th digit, `1.0` and `1`, stay apart.
+        assert_eq!(
+            strings("id"),
+            vec![Some("1234567890123456789012".into()), Some("1.0".into()), Some("1".into())]
+        );
+        let floats =
+            |name: &str| -> Vec<Option<f64>> { frame.column(name).unwrap().f64().unwrap().iter().collect() };
+        assert_eq!(floats("f"), vec![Some(1.0), Some(0.1), Some(-7.0)]);
+        assert_eq!(floats("g"), vec![Some(1000.0), Some(-2.0), Some(0.25)]);
+        // 2⁵³ + 1 has no f64: a number column would change it.
+        assert_eq!(
+            strings("big"),
+            vec![Some("9007199254740993".into()), Some("0.5".into()), Some("1".into())]
+        );
     }
 
     #[test]

@@ -219,6 +219,15 @@ impl Roles {
                         available,
                     });
                 }
+                // `Actor`, ` date`: most likely meant, but a guess; the user decides.
+                let near = |a: &&String| a.trim_start_matches('\u{feff}').trim().eq_ignore_ascii_case(column);
+                if let Some(similar) = available.iter().find(near) {
+                    tracing::warn!(
+                        "{}: no {column:?} column, so the {role} of every statement is empty; to use {similar:?}, \
+                         pass --{role}-col {similar:?}",
+                        path.display()
+                    );
+                }
                 continue;
             }
             if column != role.canonical() && has(role.canonical()) {

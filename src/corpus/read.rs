@@ -1,6 +1,7 @@
 //! Reading any input table (CSV, TSV, NDJSON/JSONL, Parquet) by extension, with the
 //! provenance it carries and the physical line of every row.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -121,10 +122,14 @@ pub fn load_table(path: &Path, text_columns: &[&str]) -> Result<Table, CorpusErr
     if text.trim().is_empty() && format != InputFormat::Ndjson {
         return Err(CorpusError::Empty { path: path.to_owned() });
     }
+    // Classic Mac OS programs (Excel's "CSV (Macintosh)") end lines with CR alone: in a file
+    // without a single LF, CRs are its line ends (and count as lines in errors, as editors do).
+    let mac_lines = format != InputFormat::Ndjson && text.contains('\r') && !text.contains('\n');
+    let text: Cow<str> = if mac_lines { Cow::Owned(text.replace('\r', "\n")) } else { Cow::Borrowed(text) };
     let (frame, lines) = match format {
-        InputFormat::Csv => csv::read(text, b',', path, text_columns)?,
-        InputFormat::Tsv => csv::read(text, b'\t', path, text_columns)?,
-        _ => json::read(text, path, text_columns)?,
+        InputFormat::Csv => csv::read(&text, b',', path, text_columns)?,
+        InputFormat::Tsv => csv::read(&text, b'\t', path, text_columns)?,
+        _ => json::read(&text, path, text_columns)?,
     };
     let rows = RowLines::known(lines);
     check_field_sizes(&frame, path, &rows)?;
@@ -291,9 +296,7 @@ fn check_decoded(frame: &DataFrame, path: &Path) -> Result<(), CorpusError> {
 /// or panic, on them), with the name the message gives them.
 fn unreadable(dtype: &ArrowDataType) -> Option<String> {
     match dtype {
-        ArrowDataType::Int8 | ArrowDataType::Int16 | ArrowDataType::UInt8 | ArrowDataType::UInt16 => {
-            Some(format!("{dtype:?}"))
-        }
+        ArrowDataType::Float16 => Some("Float16".to_owned()),
         ArrowDataType::Decimal(precision, scale) => Some(format!("Decimal({precision}, {scale})")),
         ArrowDataType::Decimal256(precision, scale) => Some(format!("Decimal256({precision}, {scale})")),
         ArrowDataType::List(field)

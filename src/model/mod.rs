@@ -205,6 +205,21 @@ fn sentence_transformers_max_length(folder: &Path) -> Result<Option<usize>, Mode
     Ok(value.get("max_seq_length").and_then(|v| v.as_u64()).map(|n| n as usize))
 }
 
+/// `model_max_length` of `tokenizer_config.json`, if there is one: none where it is absent or
+/// transformers' "no limit" (`int(1e30)`, beyond any integer type).
+fn tokenizer_max_length(folder: &Path) -> Result<Option<usize>, ModelError> {
+    let path = folder.join("tokenizer_config.json");
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text =
+        std::fs::read_to_string(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|source| ModelError::Config { path: path.clone(), source })?;
+    let limit = value.get("model_max_length").and_then(serde_json::Value::as_u64);
+    Ok(limit.filter(|&n| n > 0).and_then(|n| usize::try_from(n).ok()))
+}
+
 /// Numbers the encoder's linear layers compute with.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum,
@@ -243,7 +258,7 @@ pub struct Model {
     pub resolved: ResolvedModel,
     pub config: CommonConfig,
     /// Tokens one input may have: the architecture's limit, or a sentence-transformers
-    /// `max_seq_length` when lower.
+    /// `max_seq_length` or the tokenizer's `model_max_length` when lower.
     pub max_positions: usize,
     pub pad_token_id: u32,
     pub tokenizer: tokenizers::Tokenizer,
@@ -280,11 +295,13 @@ impl Model {
         let backend = candle::load(folder, weights, &config_json, &config, &device, dtype)?;
         let weights_sha256 = hashing.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         // Sentence-transformers models declare the length they were trained with (256 for
-        // all-MiniLM-L6-v2); their embeddings are only comparable at that truncation.
-        let max_positions = match sentence_transformers_max_length(folder)? {
-            Some(limit) => limit.min(backend.max_sequence_length()),
-            None => backend.max_sequence_length(),
-        };
+        // all-MiniLM-L6-v2); their embeddings are only comparable at that truncation. The
+        // transformers pipeline cuts inputs to the tokenizer's `model_max_length`, which can be
+        // below the position limit: the same cut, for the same numbers.
+        let max_positions = [sentence_transformers_max_length(folder)?, tokenizer_max_length(folder)?]
+            .into_iter()
+            .flatten()
+            .fold(backend.max_sequence_length(), usize::min);
         let pad_token_id = config_json.get("pad_token_id").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
         Ok(Self {
             resolved,

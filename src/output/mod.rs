@@ -47,10 +47,15 @@ pub enum OutputError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "{path}: {format} cannot hold column {column:?} of type {dtype}; write .parquet or .ndjson instead"
-    )]
-    Unrepresentable { path: PathBuf, format: &'static str, column: String, dtype: DataType },
+    #[error("{path}: {format} cannot hold column {column:?} of type {dtype}; write {instead} instead")]
+    Unrepresentable {
+        path: PathBuf,
+        format: &'static str,
+        column: String,
+        dtype: DataType,
+        /// The formats that can.
+        instead: &'static str,
+    },
     #[error("cannot encode the table for {path}")]
     Encode {
         path: PathBuf,
@@ -76,6 +81,9 @@ pub fn provenance_sidecar(path: &Path) -> PathBuf {
 /// without its sidecar, for the same reason).
 pub fn write_table(df: &mut DataFrame, path: &Path, provenance: &Provenance) -> Result<(), OutputError> {
     let format = TableFormat::from_path(path)?;
+    // Commands check before their long work; this keeps polars' encoders, which panic on
+    // some types (binary in JSON), from ever seeing a column their format cannot hold.
+    check_columns(path, df.schema())?;
     let table = Staged::write(path, |file| encode(df, format, provenance, file))?;
     if format == TableFormat::Parquet {
         return table.commit();
@@ -221,7 +229,8 @@ impl Staged {
         E: Into<WriteFailure>,
     {
         let io_error = |source| OutputError::Io { path: path.to_owned(), source };
-        let tmp = temp_file(path).map_err(io_error)?;
+        let tmp =
+            temp_file(path).map_err(|source| missing_folder(path).unwrap_or_else(|| io_error(source)))?;
         let mut writer = BufWriter::new(FirstIoError { inner: tmp.as_file(), error: None });
         if let Err(failure) = fill(&mut writer) {
             // The disk's own error ("No space left on device") over the encoder's account of it.
@@ -248,34 +257,52 @@ impl Staged {
 /// removing the temporary file a write of `path` uses).
 pub fn probe_writable(path: &Path) -> Result<(), OutputError> {
     TableFormat::from_path(path)?;
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !folder.is_dir() {
-        return Err(OutputError::NoFolder { path: path.to_owned(), folder: folder.to_owned() });
+    if let Some(error) = missing_folder(path) {
+        return Err(error);
     }
     let tmp = temp_file(path).map_err(|source| OutputError::Io { path: path.to_owned(), source })?;
     tmp.close().map_err(|source| OutputError::Io { path: path.to_owned(), source })
 }
 
-/// Fails early, before any long work, when the format of `path` cannot hold a column of
-/// `schema` (CSV and TSV hold no lists or structs).
-pub fn check_columns(path: &Path, schema: &Schema) -> Result<(), OutputError> {
-    let format = match TableFormat::from_path(path)? {
-        TableFormat::Csv => "CSV",
-        TableFormat::Tsv => "TSV",
-        TableFormat::Parquet | TableFormat::Ndjson => return Ok(()),
+/// The error for `path` when its folder does not exist: clearer than the temporary file's
+/// "No such file or directory" under a name the user never gave.
+fn missing_folder(path: &Path) -> Option<OutputError> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
     };
-    match schema.iter().find(|(_, dtype)| dtype.is_nested()) {
+    (!folder.is_dir()).then(|| OutputError::NoFolder { path: path.to_owned(), folder: folder.to_owned() })
+}
+
+/// Fails early, before any long work, when the format of `path` cannot hold a column of
+/// `schema`: CSV and TSV hold no lists, structs or bytes, NDJSON no bytes (a Parquet corpus
+/// may pass any of them through).
+pub fn check_columns(path: &Path, schema: &Schema) -> Result<(), OutputError> {
+    let (format, cannot_hold, instead): (_, fn(&DataType) -> bool, _) = match TableFormat::from_path(path)? {
+        TableFormat::Csv => ("CSV", nested_or_bytes, ".parquet or .ndjson"),
+        TableFormat::Tsv => ("TSV", nested_or_bytes, ".parquet or .ndjson"),
+        TableFormat::Ndjson => ("NDJSON", holds_bytes, ".parquet"),
+        TableFormat::Parquet => return Ok(()),
+    };
+    match schema.iter().find(|(_, dtype)| cannot_hold(dtype)) {
         Some((column, dtype)) => Err(OutputError::Unrepresentable {
             path: path.to_owned(),
             format,
             column: column.to_string(),
             dtype: dtype.clone(),
+            instead,
         }),
         None => Ok(()),
     }
+}
+
+fn nested_or_bytes(dtype: &DataType) -> bool {
+    dtype.is_nested() || holds_bytes(dtype)
+}
+
+/// Bytes, or a list or struct with bytes inside (polars' JSON encoder panics on them).
+fn holds_bytes(dtype: &DataType) -> bool {
+    [DataType::Binary, DataType::BinaryOffset].iter().any(|bytes| dtype.contains_dtype_recursive(bytes))
 }
 
 /// Removes the temporary files that killed writes of `path` by other processes left in its
@@ -317,17 +344,21 @@ pub(crate) fn create_replacing(path: &Path) -> std::io::Result<File> {
 
 /// A new hidden file `.<name>.<pid>.<random>.tmp` in the destination's folder, so the final
 /// rename stays on one filesystem (and is atomic). Created with `O_CREAT | O_EXCL`: it fails
-/// rather than open anything already there, a symbolic link included.
+/// rather than open anything already there, a symbolic link included. Its mode is what any
+/// new file gets (0666 less the umask), not tempfile's private 0600: the file becomes the
+/// output, which the user's group (a merge job, a colleague on the cluster) may need to read.
 fn temp_file(path: &Path) -> std::io::Result<tempfile::NamedTempFile> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    tempfile::Builder::new()
-        .prefix(&format!(".{name}.{}.", std::process::id()))
-        .suffix(".tmp")
-        .tempfile_in(folder)
+    let prefix = format!(".{name}.{}.", std::process::id());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(folder)
 }
 
 #[cfg(test)]
@@ -393,6 +424,58 @@ mod tests {
         }
     }
 
+    #[test]
+    fn bytes_are_refused_by_every_text_format() {
+        let bytes = Series::new("raw".into(), [&b"\x00\x01"[..]]);
+        let listed = Series::new("parts".into(), [bytes.clone()]);
+        for column in [bytes, listed] {
+            let name = column.name().to_string();
+            let frame = DataFrame::new(1, vec![column.into_column()]).unwrap();
+            for (path, instead) in
+                [("s.csv", ".parquet or .ndjson"), ("s.tsv", ".parquet or .ndjson"), ("s.ndjson", ".parquet")]
+            {
+                let err = check_columns(Path::new(path), frame.schema()).unwrap_err().to_string();
+                assert!(
+                    err.contains(&format!("column {name:?}"))
+                        && err.ends_with(&format!("write {instead} instead")),
+                    "{err}"
+                );
+            }
+            check_columns(Path::new("s.parquet"), frame.schema()).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_missing_folder_is_named_not_the_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nodir").join("t.parquet");
+        let err =
+            write_table(&mut df!("score" => [0.5]).unwrap(), &path, &Provenance::default()).unwrap_err();
+        assert!(matches!(&err, OutputError::NoFolder { folder, .. } if folder.ends_with("nodir")), "{err}");
+        assert!(!err.to_string().contains(".t.parquet."), "{err}");
+    }
+
+    /// Outputs get the mode of any new file (0666 less the umask), not a temporary file's 0600:
+    /// a merge job or a colleague in the group reads them on a cluster.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn outputs_are_created_with_the_umask_not_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status.lines().find_map(|line| line.strip_prefix("Umask:")).unwrap().trim();
+        let umask = u32::from_str_radix(umask, 8).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut frame = df!("score" => [0.5]).unwrap();
+        for name in ["t.parquet", "t.csv", "t.csv.provenance.json"] {
+            let path = dir.path().join(name);
+            if !name.ends_with(".json") {
+                write_table(&mut frame, &path, &Provenance::default()).unwrap();
+            }
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o666 & !umask, "{name}");
+        }
+    }
+
     #[cfg(unix)]
     #[test]
     fn planted_links_are_never_written_through() {
@@ -446,11 +529,11 @@ mod tests {
             (std::fs::read(&path).unwrap(), std::fs::read_to_string(provenance_sidecar(&path)).unwrap());
         assert!(sidecar.contains("\"first\""), "{sidecar}");
 
-        // CSV cannot hold a list column: encoding fails after the temporary file was created.
+        // CSV cannot hold a list column.
         let list = Series::new("tags".into(), [Series::new("".into(), ["a", "b"])]);
         let mut unwritable = DataFrame::new(1, vec![list.into_column()]).unwrap();
         let err = write_table(&mut unwritable, &path, &provenance("second")).unwrap_err();
-        assert!(matches!(err, OutputError::Encode { .. }), "{err:?}");
+        assert!(matches!(err, OutputError::Unrepresentable { .. }), "{err:?}");
         assert_eq!(std::fs::read(&path).unwrap(), table);
         assert_eq!(std::fs::read_to_string(provenance_sidecar(&path)).unwrap(), sidecar);
         assert_eq!(files(dir.path()), ["scores.csv", "scores.csv.provenance.json"]);

@@ -114,13 +114,14 @@ pub enum ScoreError {
     ZeroBatchSize,
     #[error("--max-length {max_length} is too small: the hypothesis for `{target}` ({stance}) alone takes {needed} tokens")]
     HypothesisTooLong { target: String, stance: Stance, needed: usize, max_length: usize },
-    #[error("--method nli needs a model whose id2label has an entailment label; {model} has {labels}")]
-    NotNli { model: String, labels: String },
+    #[error("--method nli{} needs a model whose id2label has {needs}; {model} has {labels}", if *.per_hypothesis { " --per-hypothesis" } else { "" })]
+    NotNli { model: String, labels: String, needs: &'static str, per_hypothesis: bool },
     #[error(
-        "model label `{label}` does not name a stance (favor/against/none); map it with --label-map {label}=favor|against|none"
+        "model label `{label}` does not name a stance (favor/against/none); map it with --label-map {label}=favor|against|none \
+         (--model-label-map in stance eval)"
     )]
     UnmappedLabel { label: String },
-    #[error("--label-map names `{label}`, which is not one of the model's labels ({labels})")]
+    #[error("the model label map names `{label}`, which is not one of the model's labels ({labels})")]
     UnknownLabel { label: String, labels: String },
     #[error("the model returned {got} values per input where {expected} were expected")]
     OutputShape { got: usize, expected: usize },
@@ -128,7 +129,7 @@ pub enum ScoreError {
     Head(#[from] head::HeadError),
     #[error("a stance head (--head) scores with the embedding method, not --method {method}")]
     HeadNeedsEmbedding { method: &'static str },
-    #[error("--label-map applies to the classifier method, not --method {method}")]
+    #[error("a model label map (--label-map; --model-label-map in stance eval) applies to the classifier method, not --method {method}")]
     LabelMapNeedsClassifier { method: &'static str },
     #[error("--temperature must be a number of at least {MIN_TEMPERATURE}, not {0}")]
     Temperature(f32),
@@ -672,11 +673,13 @@ enum NliRule {
 impl NliRule {
     fn new(model: &Model, per_hypothesis: bool) -> Result<Self, ScoreError> {
         let config = &model.config;
-        let not_nli = || ScoreError::NotNli {
+        let not_nli = |needs| ScoreError::NotNli {
             model: model.resolved.id.clone(),
             labels: format!("{:?}", config.id2label.values().collect::<Vec<_>>()),
+            needs,
+            per_hypothesis,
         };
-        let entail = config.label_index("entail").ok_or_else(not_nli)?;
+        let entail = config.label_index("entail").ok_or_else(|| not_nli("an entailment label"))?;
         let width = config.num_labels();
         if !per_hypothesis {
             return Ok(Self::Across { entail, width });
@@ -687,7 +690,7 @@ impl NliRule {
             .label_index("contradict")
             .or_else(|| config.label_index("not_entail"))
             .or_else(|| config.label_index("not-entail"))
-            .ok_or_else(not_nli)?;
+            .ok_or_else(|| not_nli("a contradiction (or not_entailment) label beside entailment"))?;
         Ok(Self::PerHypothesis { entail, contradiction, width })
     }
 
