@@ -79,30 +79,24 @@ fn fma_loop(iterations: usize) -> f64 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::*;
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512(iterations: usize) -> f64 {
-            let (mut acc, a, b) =
-                black_box(([_mm512_set1_ps(1.0); CHAINS_512], _mm512_set1_ps(0.999_9), _mm512_set1_ps(1e-4)));
-            for _ in 0..iterations {
-                for acc in &mut acc {
-                    *acc = _mm512_fmadd_ps(*acc, a, b);
+        /// The loop at one vector width: `$set1`/`$fmadd` of `$lanes` floats, `$chains` sums.
+        macro_rules! fma_at {
+            ($name:ident, $features:literal, $set1:ident, $fmadd:ident, $chains:expr, $lanes:expr) => {
+                #[target_feature(enable = $features)]
+                unsafe fn $name(iterations: usize) -> f64 {
+                    let (mut acc, a, b) = black_box(([$set1(1.0); $chains], $set1(0.999_9), $set1(1e-4)));
+                    for _ in 0..iterations {
+                        for acc in &mut acc {
+                            *acc = $fmadd(*acc, a, b);
+                        }
+                    }
+                    black_box(acc);
+                    (iterations * $chains * $lanes * 2) as f64
                 }
-            }
-            black_box(acc);
-            (iterations * CHAINS_512 * 16 * 2) as f64
+            };
         }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2(iterations: usize) -> f64 {
-            let (mut acc, a, b) =
-                black_box(([_mm256_set1_ps(1.0); CHAINS], _mm256_set1_ps(0.999_9), _mm256_set1_ps(1e-4)));
-            for _ in 0..iterations {
-                for acc in &mut acc {
-                    *acc = _mm256_fmadd_ps(*acc, a, b);
-                }
-            }
-            black_box(acc);
-            (iterations * CHAINS * 8 * 2) as f64
-        }
+        fma_at!(avx512, "avx512f", _mm512_set1_ps, _mm512_fmadd_ps, CHAINS_512, 16);
+        fma_at!(avx2, "avx2,fma", _mm256_set1_ps, _mm256_fmadd_ps, CHAINS, 8);
         // SAFETY: each runs only where the CPU has its features.
         if std::arch::is_x86_feature_detected!("avx512f") {
             return unsafe { avx512(iterations) };

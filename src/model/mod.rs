@@ -194,30 +194,29 @@ pub fn weight_files(folder: &Path) -> Result<Vec<PathBuf>, ModelError> {
 
 /// `max_seq_length` from a sentence-transformers `sentence_bert_config.json`, if present.
 fn sentence_transformers_max_length(folder: &Path) -> Result<Option<usize>, ModelError> {
-    let path = folder.join("sentence_bert_config.json");
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let text =
-        std::fs::read_to_string(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|source| ModelError::Config { path: path.clone(), source })?;
-    Ok(value.get("max_seq_length").and_then(|v| v.as_u64()).map(|n| n as usize))
+    let limit = json_file_field(folder, "sentence_bert_config.json", "max_seq_length")?;
+    Ok(limit.and_then(|v| v.as_u64()).map(|n| n as usize))
 }
 
 /// `model_max_length` of `tokenizer_config.json`, if there is one: none where it is absent or
 /// transformers' "no limit" (`int(1e30)`, beyond any integer type).
 fn tokenizer_max_length(folder: &Path) -> Result<Option<usize>, ModelError> {
-    let path = folder.join("tokenizer_config.json");
+    let limit = json_file_field(folder, "tokenizer_config.json", "model_max_length")?;
+    Ok(limit.and_then(|v| v.as_u64()).filter(|&n| n > 0).and_then(|n| usize::try_from(n).ok()))
+}
+
+/// The value of `key` in the JSON object of `folder/file`; none where the file or the key is
+/// absent.
+fn json_file_field(folder: &Path, file: &str, key: &str) -> Result<Option<serde_json::Value>, ModelError> {
+    let path = folder.join(file);
     if !path.is_file() {
         return Ok(None);
     }
     let text =
         std::fs::read_to_string(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_str(&text).map_err(|source| ModelError::Config { path: path.clone(), source })?;
-    let limit = value.get("model_max_length").and_then(serde_json::Value::as_u64);
-    Ok(limit.filter(|&n| n > 0).and_then(|n| usize::try_from(n).ok()))
+    Ok(value.get_mut(key).map(serde_json::Value::take))
 }
 
 /// Numbers the encoder's linear layers compute with.
