@@ -103,9 +103,11 @@ pub fn read_table(path: &Path) -> Result<(DataFrame, Provenance), CorpusError> {
 /// separators and line breaks, CRLF inside them becomes LF.
 ///
 /// NDJSON: one object per line (blank lines allowed); columns in order of first appearance;
-/// a key missing from a row is null; a column of integers is Int64, of numbers Float64, of
-/// booleans Boolean, of strings String; nested objects and arrays, and columns mixing
-/// types, become String holding each value's compact JSON text (strings as themselves).
+/// a key missing from a row is null; a column of integers is Int64, of numbers Float64 (unless
+/// an integer in it is beyond f64's exact range: then text), of booleans Boolean, of strings
+/// String; nested objects and arrays, and columns mixing types, become String holding each
+/// value's compact JSON text (strings as themselves, numbers as written). Columns named in
+/// `text_columns` are text, numbers as written (`1.0` stays `1.0`, a 22-digit id its digits).
 pub fn load_table(path: &Path, text_columns: &[&str]) -> Result<Table, CorpusError> {
     let format = InputFormat::from_path(path)?;
     let bytes = std::fs::read(path).map_err(|source| CorpusError::Read { path: path.to_owned(), source })?;
