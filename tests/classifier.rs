@@ -88,6 +88,53 @@ fn unnamed_labels_are_transformers_defaults() {
     assert_eq!(got, probs(&[("entailment", Favor), ("contradiction", Against), ("neutral", None)]));
 }
 
+/// The transformers pipeline cuts inputs at the tokenizer's `model_max_length` where that is
+/// below the position limit; so does the default `--max-length`. Its "no limit" is no limit.
+#[test]
+fn the_tokenizers_limit_caps_the_input_length() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::fixture_model_dir("bert")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let load = || {
+        let resolved =
+            stance::model::resolve(dir.path().to_str().unwrap(), std::path::Path::new("/nonexistent"))
+                .unwrap();
+        stance::model::Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap()
+    };
+    let unlimited = load().max_positions;
+    let config = dir.path().join("tokenizer_config.json");
+    std::fs::write(&config, r#"{"model_max_length": 16}"#).unwrap();
+    assert_eq!(load().max_positions, 16.min(unlimited));
+    std::fs::write(&config, r#"{"model_max_length": 1000000000000000019884624838656}"#).unwrap();
+    assert_eq!(load().max_positions, unlimited);
+}
+
+/// Entailment against contradiction per hypothesis needs both: the refusal names the one missing.
+#[test]
+fn per_hypothesis_names_the_missing_contradiction_label() {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::fixture_model_dir("bert")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let path = dir.path().join("config.json");
+    let config = std::fs::read_to_string(&path).unwrap().replace("contradiction", "other");
+    std::fs::write(&path, config).unwrap();
+    let resolved =
+        stance::model::resolve(dir.path().to_str().unwrap(), std::path::Path::new("/nonexistent")).unwrap();
+    let model = stance::model::Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap();
+    let options = ScoreOptions { method: Some(Method::Nli), per_hypothesis: true, ..ScoreOptions::default() };
+    let err = options.check(&model).unwrap_err().to_string();
+    assert!(
+        err.starts_with("--method nli --per-hypothesis needs a model whose id2label has a contradiction"),
+        "{err}"
+    );
+    let across = ScoreOptions { method: Some(Method::Nli), ..ScoreOptions::default() };
+    across.check(&model).unwrap();
+}
+
 fn refusal(options: ScoreOptions) -> ScoreError {
     let model = common::fixture_model("bert");
     score_texts(&TEXTS, &targets(), &model, &options, &Silent).unwrap_err()

@@ -98,6 +98,20 @@ fn csv_with_bom_crlf_quoted_newlines_and_cyrillic() {
     );
 }
 
+/// Classic Mac OS programs end lines with CR alone; errors count those lines as an editor does.
+#[test]
+fn lines_ended_by_cr_alone() {
+    let dir = Dir::new();
+    let path =
+        dir.file("mac.csv", "text,actor,date\r\"Peace\rnow\",Kremlin,2025-08-14\rWar,Kyiv,2025-08-15\r");
+    let corpus = read(&path).unwrap();
+    assert_eq!(strings(&corpus.frame, "text"), some(&["Peace\nnow", "War"]));
+    assert_eq!(strings(&corpus.frame, "actor"), some(&["Kremlin", "Kyiv"]));
+    let path = dir.file("bad.csv", "text,date\ra,2025-08-14\rb,14/08/2025\r");
+    let err = message(&read(&path).unwrap_err(), &dir);
+    assert!(err.contains("row 2 (line 3), column \"date\""), "{err}");
+}
+
 #[test]
 fn ids_are_stable_across_reads_and_formats_and_shared_by_duplicates() {
     let dir = Dir::new();
