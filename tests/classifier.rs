@@ -15,6 +15,22 @@ const TEXTS: [&str; 3] = [
     "The minister visited a factory.",
 ];
 
+/// A copy of the BERT fixture to edit.
+fn bert_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(common::fixture_model_dir("bert")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+fn load_from(folder: &std::path::Path) -> stance::model::Model {
+    let resolved =
+        stance::model::resolve(folder.to_str().unwrap(), std::path::Path::new("/nonexistent")).unwrap();
+    stance::model::Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap()
+}
+
 fn map(pairs: &[(&str, Stance)]) -> BTreeMap<String, Stance> {
     pairs.iter().map(|&(label, stance)| (label.to_owned(), stance)).collect()
 }
@@ -57,11 +73,7 @@ fn labels_map_by_name_not_by_position() {
 #[test]
 fn unnamed_labels_are_transformers_defaults() {
     use Stance::{Against, Favor, None};
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(common::fixture_model_dir("bert")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    let dir = bert_copy();
     let config_path = dir.path().join("config.json");
     let mut config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
@@ -69,9 +81,7 @@ fn unnamed_labels_are_transformers_defaults() {
     config.as_object_mut().unwrap().remove("label2id");
     config["num_labels"] = 3.into();
     std::fs::write(&config_path, config.to_string()).unwrap();
-    let resolved =
-        stance::model::resolve(dir.path().to_str().unwrap(), std::path::Path::new("/nonexistent")).unwrap();
-    let model = stance::model::Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap();
+    let model = load_from(dir.path());
     let stance_of = |name: &serde_json::Value| match name.as_str().unwrap() {
         "entailment" => Favor,
         "contradiction" => Against,
@@ -92,17 +102,8 @@ fn unnamed_labels_are_transformers_defaults() {
 /// below the position limit; so does the default `--max-length`. Its "no limit" is no limit.
 #[test]
 fn the_tokenizers_limit_caps_the_input_length() {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(common::fixture_model_dir("bert")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
-    let load = || {
-        let resolved =
-            stance::model::resolve(dir.path().to_str().unwrap(), std::path::Path::new("/nonexistent"))
-                .unwrap();
-        stance::model::Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap()
-    };
+    let dir = bert_copy();
+    let load = || load_from(dir.path());
     let unlimited = load().max_positions;
     let config = dir.path().join("tokenizer_config.json");
     std::fs::write(&config, r#"{"model_max_length": 16}"#).unwrap();
@@ -114,17 +115,11 @@ fn the_tokenizers_limit_caps_the_input_length() {
 /// Entailment against contradiction per hypothesis needs both: the refusal names the one missing.
 #[test]
 fn per_hypothesis_names_the_missing_contradiction_label() {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(common::fixture_model_dir("bert")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    let dir = bert_copy();
     let path = dir.path().join("config.json");
     let config = std::fs::read_to_string(&path).unwrap().replace("contradiction", "other");
     std::fs::write(&path, config).unwrap();
-    let resolved =
-        stance::model::resolve(dir.path().to_str().unwrap(), std::path::Path::new("/nonexistent")).unwrap();
-    let model = stance::model::Model::load(resolved, "cpu", stance::model::Dtype::F32).unwrap();
+    let model = load_from(dir.path());
     let options = ScoreOptions { method: Some(Method::Nli), per_hypothesis: true, ..ScoreOptions::default() };
     let err = options.check(&model).unwrap_err().to_string();
     assert!(
