@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use polars::prelude::*;
 use stance::analysis::{
-    self, Allocation, CompareOptions, Penalty, Period, SampleOptions, ShiftOptions, TrendOptions,
+    self, Allocation, CompareOptions, Dependence, Penalty, Period, SampleOptions, ShiftOptions, TrendOptions,
 };
 use stance::cache::ScoreCache;
 use stance::checkpoint::{self, Existing};
@@ -137,6 +137,10 @@ struct ShiftArgs {
     /// Most permutations per series (the smallest p-value is 1 / (permutations + 1)).
     #[arg(long, default_value_t = ShiftOptions::default().permutations)]
     permutations: usize,
+    /// Serial dependence the test allows for: ar1 discounts each statistic by the series'
+    /// lag-1 autocorrelation; independent is exact, and more powerful, for exchangeable statements.
+    #[arg(long, value_enum, default_value = "ar1")]
+    dependence: Dependence,
     #[command(flatten)]
     bootstrap: BootstrapArgs,
     #[arg(long, short)]
@@ -527,6 +531,7 @@ fn shift(args: &ShiftArgs, command_line: &[String]) -> Result<()> {
         alpha: args.alpha,
         ci: args.ci,
         permutations: args.permutations,
+        dependence: args.dependence,
         bootstrap: args.bootstrap.bootstrap,
         seed: args.bootstrap.seed,
     };

@@ -26,7 +26,7 @@ use polars::prelude::*;
 pub use compare::{compare, CompareOptions};
 pub use period::Period;
 pub use sample::{sample, Allocation, Sample, SampleOptions, Stratum};
-pub use shift::{benjamini_hochberg, pelt, shifts, Penalty, ShiftOptions};
+pub use shift::{benjamini_hochberg, pelt, shifts, Dependence, Penalty, ShiftOptions};
 pub use trend::{trend, TrendOptions};
 
 #[derive(Debug, thiserror::Error)]
