@@ -216,7 +216,11 @@ pub enum CorpusError {
         source: serde_json::Error,
     },
 
-    #[error("{path}: no {role} column {column:?}; the columns are {}", quoted_list(.available))]
+    #[error(
+        "{path}: no {role} column {column:?}; the columns are {}{}",
+        quoted_list(.available),
+        separator_hint(.available)
+    )]
     MissingColumn { path: PathBuf, role: ColumnRole, column: String, available: Vec<String> },
 
     #[error(
@@ -251,6 +255,19 @@ fn json_problem(error: &serde_json::Error) -> &'static str {
     match error.classify() {
         serde_json::error::Category::Data => "expected one JSON object per line",
         _ => "malformed JSON",
+    }
+}
+
+/// A header read as one column that holds another common separator: a semicolon CSV (what
+/// spreadsheets write where the decimal mark is a comma) or a pipe-separated file.
+fn separator_hint(names: &[String]) -> String {
+    let [only] = names else { return String::new() };
+    match [';', '|'].into_iter().find(|&c| only.contains(c)) {
+        Some(separator) => format!(
+            " (one column: the file seems separated by {separator:?}; CSV files are read with commas and \
+             .tsv files with tabs, so re-save it as comma-separated CSV or TSV)"
+        ),
+        None => String::new(),
     }
 }
 

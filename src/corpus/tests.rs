@@ -192,6 +192,19 @@ fn missing_text_column_lists_the_columns() {
 }
 
 #[test]
+fn a_semicolon_separated_file_is_named_as_such() {
+    let dir = Dir::new();
+    let path = dir.file("corpus.csv", "id;actor;text\n1;Kremlin;Talks are possible.\n");
+    let err = read(&path).unwrap_err();
+    assert_eq!(
+        message(&err, &dir),
+        "DIR/corpus.csv: no text column \"text\"; the columns are \"id;actor;text\" (one column: the file \
+         seems separated by ';'; CSV files are read with commas and .tsv files with tabs, so re-save it as \
+         comma-separated CSV or TSV)"
+    );
+}
+
+#[test]
 fn missing_mapped_column_is_an_error() {
     let dir = Dir::new();
     let path = dir.file("corpus.csv", "text,date\na,2025-08-14\n");
