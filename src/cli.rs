@@ -137,7 +137,7 @@ struct ShiftArgs {
     /// Most permutations per series (the smallest p-value is 1 / (permutations + 1)).
     #[arg(long, default_value_t = ShiftOptions::default().permutations)]
     permutations: usize,
-    /// Serial dependence the test allows for: ar1 discounts each statistic by the series'
+    /// Serial dependence the test allows for: ar1 discounts each statistic by its block's
     /// lag-1 autocorrelation; independent is exact, and more powerful, for exchangeable statements.
     #[arg(long, value_enum, default_value = "ar1")]
     dependence: Dependence,

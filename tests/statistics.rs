@@ -517,7 +517,14 @@ fn date_intervals_stay_between_the_neighbouring_changes() {
     for s in 0..100 {
         weekly_series(&mut rows, &format!("actor {s:03}"), &mut rng, 30, &[0, 10, 17], &[-0.25, 0.25, -0.25]);
     }
-    let options = ShiftOptions { permutations: 199, bootstrap: 50, ..ShiftOptions::default() };
+    // The subject is the intervals, so the plain test: it reports more of these changes than
+    // the default's AR(1) discount, which costs power on independent statements.
+    let options = ShiftOptions {
+        permutations: 199,
+        bootstrap: 50,
+        dependence: Dependence::Independent,
+        ..ShiftOptions::default()
+    };
     let out = shifts(&rows.frame(), &options).unwrap();
     let [index, low, high, before, after] =
         ["index", "index_ci_low", "index_ci_high", "n_before", "n_after"].map(|c| column_u32(&out, c));
@@ -544,7 +551,7 @@ fn date_intervals_stay_between_the_neighbouring_changes() {
          inside its window; {inside} hold the detected index",
         out.height()
     );
-    assert!(out.height() >= 80, "too few changes to test: {}", out.height());
+    assert!(out.height() > 100, "too few changes to test: {}", out.height());
 }
 
 #[test]
