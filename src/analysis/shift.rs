@@ -1133,6 +1133,37 @@ mod tests {
     }
 
     #[test]
+    fn each_block_is_discounted_by_its_own_correlation() {
+        // First half a slow wave (strongly correlated), second half alternating (negatively
+        // correlated), a clear step between them and a small fitted change inside each half.
+        let x: Vec<f64> = (0..200)
+            .map(|i| {
+                let noise = if i < 100 {
+                    0.3 * (i as f64 / 8.0).sin()
+                } else {
+                    0.3 * if i % 2 == 0 { 1.0 } else { -1.0 }
+                };
+                noise + if i >= 100 { 3.0 } else { 0.0 } + if i % 100 >= 50 { 0.1 } else { 0.0 }
+            })
+            .collect();
+        let bounds = [0, 50, 100, 150, 200];
+        let options = ShiftOptions { permutations: 19, ..ShiftOptions::default() };
+        let (statistics, _) = test_changes(&x, &bounds, &options, [b"a", b"t"]);
+        let own = |block: &[f64], inner: &[usize]| {
+            max_split_statistic(block, options.min_size)
+                / dependence_factor(difference_autocorrelation(block, inner)).sqrt()
+        };
+        let first = own(&x[..100], &[0, 50, 100]);
+        let second = own(&x[100..], &[0, 50, 100]);
+        assert_eq!(statistics[0], first);
+        assert_eq!(statistics[2], second);
+        // The series' own estimate would discount both halves alike.
+        let series = dependence_factor(difference_autocorrelation(&x, &bounds));
+        assert!(dependence_factor(difference_autocorrelation(&x[..100], &[0, 50, 100])) > series + 1.0);
+        assert_eq!(dependence_factor(difference_autocorrelation(&x[100..], &[0, 50, 100])), 1.0);
+    }
+
+    #[test]
     fn dependence_factor_is_the_ar1_long_run_variance_ratio() {
         assert!((dependence_factor(Some(0.5)) - 3.0).abs() < 1e-12);
         assert_eq!(dependence_factor(Some(0.0)), 1.0);

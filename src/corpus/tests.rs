@@ -202,6 +202,11 @@ fn a_semicolon_separated_file_is_named_as_such() {
          seems separated by ';'; CSV files are read with commas and .tsv files with tabs, so re-save it as \
          comma-separated CSV or TSV)"
     );
+    let piped = dir.file("piped.csv", "id|actor|text\n1|Kremlin|Talks are possible.\n");
+    assert!(message(&read(&piped).unwrap_err(), &dir).contains("separated by '|'"));
+    // A one-column file without such a character gets no hint.
+    let single = dir.file("single.csv", "body\nTalks are possible.\n");
+    assert!(!message(&read(&single).unwrap_err(), &dir).contains("separated by"));
 }
 
 #[test]
